@@ -1,0 +1,231 @@
+/* elementwise.c — front-end of the elementwise ops: validation, broadcasting, result dtypes,
+ * output allocation, dispatch. The kernels (backend/<dev>/..._elementwise) only compute.
+ *
+ * Kernel contract for UNARY/BINARY/WHERE/CLAMP/LERP: in[] are views expanded to out[0]'s shape;
+ * i[0] is the compute dtype (f32 for f16/bf16/f32, f64, or i64 for integers and bool).
+ */
+#include <math.h>
+#include <string.h>
+#include "core/util.h"
+#include "ops/op.h"
+#include "volt/elementwise.h"
+#include "volt/ops.h"
+
+static int vt_is_int_preserving(int op) {
+  return op == VT_OP_neg || op == VT_OP_abs || op == VT_OP_sign || op == VT_OP_square ||
+         op == VT_OP_relu;
+}
+static int vt_is_compare(int op) {
+  return op == VT_OP_eq || op == VT_OP_ne || op == VT_OP_lt || op == VT_OP_le || op == VT_OP_gt ||
+         op == VT_OP_ge || op == VT_OP_logical_and || op == VT_OP_logical_or;
+}
+static inline int vt_ctype(int dt) {
+  if (dt == VT_DTYPE_F64) return VT_DTYPE_F64;
+  if (dt <= VT_DTYPE_BF16) return VT_DTYPE_F32;
+  return VT_DTYPE_I64;
+}
+
+static vt_status vt_check_kind(int op, vt_op_kind kind, const char* api) {
+  if (vt_op_kind_of(op) != kind)
+    return vt_set_error(VT_ERR_ARG, "%s: op %d (%s) is not a %s op", api, op,
+                        vt_op_name(op) ? vt_op_name(op) : "unknown", api + 3);
+  return VT_OK;
+}
+
+static vt_status vt_check_same_device(const char* op, const vt_tensor* a, const vt_tensor* b) {
+  if (!vt_same_device(a->dev, b->dev))
+    return vt_set_error(VT_ERR_DEVICE, "%s: tensors are on different devices (%s:%d and %s:%d)", op,
+                        vt_device_type_name(a->dev.type), a->dev.index,
+                        vt_device_type_name(b->dev.type), b->dev.index);
+  return VT_OK;
+}
+
+/* Runs the op into the prepared target; on failure drops the result reference. */
+static vt_status vt_run(vt_op_args* a, vt_tensor* target, vt_tensor* out, vt_tensor** res) {
+  if (target->nelem == 0) return VT_OK;
+  vt_status s = vt_dispatch(target->dev, a);
+  if (s != VT_OK) vt_out_abandon(out, res, target);
+  return s;
+}
+
+vt_status vt_unary(int op, const vt_tensor* x, vt_tensor* out, vt_tensor** res) {
+  VT_TRY(vt_check_kind(op, VT_KIND_UNARY, "vt_unary"));
+  const char* name = vt_op_name(op);
+  VT_TRY(vt_check_tensor(name, "input", x));
+  vt_dtype xd = (vt_dtype)x->dt, yd;
+  if (op == VT_OP_logical_not) {
+    yd = VT_DTYPE_BOOL;
+  } else if (vt_is_int_preserving(op)) {
+    if (xd == VT_DTYPE_BOOL && op != VT_OP_relu && op != VT_OP_abs)
+      return vt_set_error(VT_ERR_DTYPE, "%s: not defined for bool tensors (use logical_not or cast)", name);
+    yd = xd;
+  } else {
+    yd = vt_dtype_is_float(xd) ? xd : VT_DTYPE_F32;
+  }
+  vt_tensor* target;
+  VT_TRY(vt_prepare_out(name, out, x->ndim, x->sizes, yd, x->dev, res, &target));
+  vt_op_args a = {.op = op, .nin = 1, .in = {x}, .out = {target}};
+  a.i[0] = op == VT_OP_logical_not ? vt_ctype(xd) : vt_ctype(yd);
+  return vt_run(&a, target, out, res);
+}
+
+/* Result dtype of a binary op whose operands promote to ct. */
+static vt_dtype vt_binary_result(int op, vt_dtype ct) {
+  if (vt_is_compare(op)) return VT_DTYPE_BOOL;
+  if (op == VT_OP_div && !vt_dtype_is_float(ct)) return VT_DTYPE_F32;
+  if (ct == VT_DTYPE_BOOL && (op == VT_OP_sub || op == VT_OP_pow)) return VT_DTYPE_I64;
+  return ct;
+}
+
+static vt_status vt_binary_impl(int op, const vt_tensor* a, const vt_tensor* b, vt_dtype ct,
+                                vt_dtype rd, vt_tensor* out, vt_tensor** res) {
+  const char* name = vt_op_name(op);
+  int nd;
+  int64_t sh[VT_MAX_DIMS];
+  VT_TRY(vt_broadcast_shapes(name, a->ndim, a->sizes, b->ndim, b->sizes, &nd, sh));
+  vt_tensor* target;
+  VT_TRY(vt_prepare_out(name, out, nd, sh, rd, a->dev, res, &target));
+  vt_tensor av, bv;
+  vt_tensor_expand_view(a, nd, sh, &av);
+  vt_tensor_expand_view(b, nd, sh, &bv);
+  vt_op_args args = {.op = op, .nin = 2, .in = {&av, &bv}, .out = {target}};
+  /* compute in the result's float type (div of integers), else in the operands' type
+     (comparisons compute in the operands' type and store bool) */
+  args.i[0] = vt_ctype(vt_dtype_is_float(rd) ? rd : ct);
+  return vt_run(&args, target, out, res);
+}
+
+vt_status vt_binary(int op, const vt_tensor* a, const vt_tensor* b, vt_tensor* out, vt_tensor** res) {
+  VT_TRY(vt_check_kind(op, VT_KIND_BINARY, "vt_binary"));
+  const char* name = vt_op_name(op);
+  VT_TRY(vt_check_tensor(name, "first operand", a));
+  VT_TRY(vt_check_tensor(name, "second operand", b));
+  VT_TRY(vt_check_same_device(name, a, b));
+  vt_dtype ct = vt_dtype_promote((vt_dtype)a->dt, (vt_dtype)b->dt);
+  return vt_binary_impl(op, a, b, ct, vt_binary_result(op, ct), out, res);
+}
+
+/* A 0-d tensor header over a double on the stack. */
+static void vt_scalar_view(vt_tensor* t, double* v, vt_device dev) {
+  memset(t, 0, sizeof *t);
+  t->refcount = 1;
+  t->dt = VT_DTYPE_F64;
+  t->nelem = 1;
+  t->flags = VT_TENSOR_CONTIGUOUS;
+  t->ptr = v;
+  t->dev = dev;
+}
+
+vt_status vt_binary_scalar(int op, const vt_tensor* a, double s, int reverse, vt_tensor* out,
+                           vt_tensor** res) {
+  VT_TRY(vt_check_kind(op, VT_KIND_BINARY, "vt_binary"));
+  const char* name = vt_op_name(op);
+  VT_TRY(vt_check_tensor(name, "tensor operand", a));
+  if (a->dev.type != VT_DEVICE_CPU)
+    return vt_set_error(VT_ERR_UNSUPPORTED, "%s: scalar operands on %s tensors need a device scalar path",
+                        name, vt_device_type_name(a->dev.type));
+  vt_dtype ad = (vt_dtype)a->dt, ct;
+  int integral = isfinite(s) && s == floor(s);
+  if (vt_dtype_is_float(ad)) ct = ad;
+  else if (!integral) ct = VT_DTYPE_F32;
+  else if (ad == VT_DTYPE_BOOL && !(s == 0 || s == 1)) ct = VT_DTYPE_I64;
+  else ct = ad;
+  vt_tensor sv;
+  double v = s;
+  vt_scalar_view(&sv, &v, a->dev);
+  vt_dtype rd = vt_binary_result(op, ct);
+  if (!vt_dtype_is_float(ct) && !integral) rd = vt_binary_result(op, VT_DTYPE_F32);
+  return reverse ? vt_binary_impl(op, &sv, a, ct, rd, out, res)
+                 : vt_binary_impl(op, a, &sv, ct, rd, out, res);
+}
+
+vt_status vt_where(const vt_tensor* cond, const vt_tensor* a, const vt_tensor* b, vt_tensor* out,
+                   vt_tensor** res) {
+  VT_TRY(vt_check_tensor("where", "condition", cond));
+  VT_TRY(vt_check_tensor("where", "first value", a));
+  VT_TRY(vt_check_tensor("where", "second value", b));
+  VT_TRY(vt_check_same_device("where", cond, a));
+  VT_TRY(vt_check_same_device("where", a, b));
+  int n1, nd;
+  int64_t s1[VT_MAX_DIMS], sh[VT_MAX_DIMS];
+  VT_TRY(vt_broadcast_shapes("where", a->ndim, a->sizes, b->ndim, b->sizes, &n1, s1));
+  VT_TRY(vt_broadcast_shapes("where", cond->ndim, cond->sizes, n1, s1, &nd, sh));
+  vt_dtype rd = vt_dtype_promote((vt_dtype)a->dt, (vt_dtype)b->dt);
+  vt_tensor* target;
+  VT_TRY(vt_prepare_out("where", out, nd, sh, rd, a->dev, res, &target));
+  vt_tensor cv, av, bv;
+  vt_tensor_expand_view(cond, nd, sh, &cv);
+  vt_tensor_expand_view(a, nd, sh, &av);
+  vt_tensor_expand_view(b, nd, sh, &bv);
+  vt_op_args args = {.op = VT_OP_where, .nin = 3, .in = {&cv, &av, &bv}, .out = {target}};
+  args.i[0] = vt_ctype(rd);
+  return vt_run(&args, target, out, res);
+}
+
+vt_status vt_clamp(const vt_tensor* x, double lo, double hi, vt_tensor* out, vt_tensor** res) {
+  VT_TRY(vt_check_tensor("clamp", "input", x));
+  if (isnan(lo) || isnan(hi)) return vt_set_error(VT_ERR_ARG, "clamp: a bound is NaN");
+  if (lo > hi) return vt_set_error(VT_ERR_ARG, "clamp: min %g is greater than max %g", lo, hi);
+  vt_dtype xd = (vt_dtype)x->dt, rd = xd;
+  if (!vt_dtype_is_float(xd)) {
+    int li = isinf(lo) || lo == floor(lo), hi_i = isinf(hi) || hi == floor(hi);
+    if (!li || !hi_i) rd = VT_DTYPE_F32;
+    if (xd == VT_DTYPE_BOOL) rd = li && hi_i ? VT_DTYPE_I64 : VT_DTYPE_F32;
+  }
+  vt_tensor* target;
+  VT_TRY(vt_prepare_out("clamp", out, x->ndim, x->sizes, rd, x->dev, res, &target));
+  vt_op_args a = {.op = VT_OP_clamp, .nin = 1, .in = {x}, .out = {target}, .f = {lo, hi}};
+  a.i[0] = vt_ctype(rd);
+  return vt_run(&a, target, out, res);
+}
+
+vt_status vt_lerp(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, double ws, vt_tensor* out,
+                  vt_tensor** res) {
+  VT_TRY(vt_check_tensor("lerp", "start", a));
+  VT_TRY(vt_check_tensor("lerp", "end", b));
+  VT_TRY(vt_check_same_device("lerp", a, b));
+  vt_dtype rd = vt_dtype_promote((vt_dtype)a->dt, (vt_dtype)b->dt);
+  int nd;
+  int64_t sh[VT_MAX_DIMS];
+  VT_TRY(vt_broadcast_shapes("lerp", a->ndim, a->sizes, b->ndim, b->sizes, &nd, sh));
+  double wv = ws;
+  vt_tensor wsv;
+  if (w) {
+    VT_TRY(vt_check_tensor("lerp", "weight", w));
+    VT_TRY(vt_check_same_device("lerp", a, w));
+    rd = vt_dtype_promote(rd, (vt_dtype)w->dt);
+    int n2;
+    int64_t s2[VT_MAX_DIMS];
+    VT_TRY(vt_broadcast_shapes("lerp", nd, sh, w->ndim, w->sizes, &n2, s2));
+    nd = n2;
+    memcpy(sh, s2, sizeof sh);
+  } else {
+    if (a->dev.type != VT_DEVICE_CPU)
+      return vt_set_error(VT_ERR_UNSUPPORTED, "lerp: scalar weight on %s needs a device scalar path",
+                          vt_device_type_name(a->dev.type));
+    vt_scalar_view(&wsv, &wv, a->dev);
+    w = &wsv;
+  }
+  if (!vt_dtype_is_float(rd))
+    return vt_set_error(VT_ERR_DTYPE, "lerp: needs floating-point tensors (got %s)", vt_dtype_name(rd));
+  vt_tensor* target;
+  VT_TRY(vt_prepare_out("lerp", out, nd, sh, rd, a->dev, res, &target));
+  vt_tensor av, bv, wv2;
+  vt_tensor_expand_view(a, nd, sh, &av);
+  vt_tensor_expand_view(b, nd, sh, &bv);
+  vt_tensor_expand_view(w, nd, sh, &wv2);
+  vt_op_args args = {.op = VT_OP_lerp, .nin = 3, .in = {&av, &bv, &wv2}, .out = {target}};
+  args.i[0] = vt_ctype(rd);
+  return vt_run(&args, target, out, res);
+}
+
+vt_status vt_fill_(vt_tensor* t, double value) {
+  VT_TRY(vt_check_tensor("fill", "tensor", t));
+  for (int i = 0; i < t->ndim; i++)
+    if (t->strides[i] == 0 && t->sizes[i] > 1)
+      return vt_set_error(VT_ERR_ARG, "fill: cannot write into a broadcast (expanded) tensor");
+  if (t->nelem == 0) return VT_OK;
+  vt_op_args a = {.op = VT_OP_fill, .out = {t}, .f = {value}};
+  a.i[0] = vt_ctype(t->dt);
+  return vt_dispatch(t->dev, &a);
+}
