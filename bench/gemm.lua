@@ -46,7 +46,7 @@ end
 local sizes = {}
 for i = 1, select('#', ...) do sizes[#sizes + 1] = tonumber((select(i, ...))) end
 if #sizes == 0 then sizes = {256, 512, 1024, 2048} end
-local RUNS = {[256] = 31, [512] = 15, [1024] = 7, [2048] = 5}
+local RUNS = {[256] = 201, [512] = 61, [1024] = 15, [2048] = 7}
 
 io.write(string.format('# %s\n', volt.build_info()))
 for _, n in ipairs(sizes) do
@@ -57,7 +57,7 @@ for _, n in ipairs(sizes) do
   run_volt()
   run_blas()
   local tv, tb = {}, {}
-  local runs = RUNS[n] or math.max(3, math.floor(31 * (256 / n) ^ 3))
+  local runs = RUNS[n] or math.max(3, math.floor(201 * (256 / n) ^ 3))
   for _ = 1, runs do
     local t0 = now(); run_volt(); local t1 = now(); run_blas(); local t2 = now()
     tv[#tv + 1] = t1 - t0

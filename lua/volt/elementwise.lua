@@ -26,20 +26,28 @@ local function unary_(id, x)
   return x
 end
 
--- a (op) b where either may be a number (not both).
+-- A Lua boolean operand becomes a 0-d bool tensor: bool is the lowest dtype, so it never widens
+-- the other operand (bool_t:logical_and(true) stays bool, as PyTorch).
+local function bool_operand(x)
+  return tensor.full_shape(0, x and 1 or 0, {dtype = tensor.DT.bool})
+end
+
+-- a (op) b where either may be a number or a boolean (not both).
 local function binary(id, a, b)
+  if type(b) == 'boolean' then b = bool_operand(b) end
+  if type(a) == 'boolean' then a = bool_operand(a) end
   if type(b) == 'number' then
     check(C.vt_binary_scalar(id, a, b, 0, nil, out))
   elseif type(a) == 'number' then
     check(C.vt_binary_scalar(id, b, a, 1, nil, out))
   else
-    if type(b) == 'boolean' then b = b and 1 or 0; check(C.vt_binary_scalar(id, a, b, 0, nil, out))
-    else check(C.vt_binary(id, a, b, nil, out)) end
+    check(C.vt_binary(id, a, b, nil, out))
   end
   return wrap(out[0])
 end
 
 local function binary_(id, a, b)
+  if type(b) == 'boolean' then b = bool_operand(b) end
   if type(b) == 'number' then check(C.vt_binary_scalar(id, a, b, 0, a, nil))
   else check(C.vt_binary(id, a, b, a, nil)) end
   return a
@@ -61,22 +69,15 @@ end
 
 -- t:add(u, alpha) = t + alpha * u ; t:sub(u, alpha) = t - alpha * u (as PyTorch).
 local OP_ADD, OP_SUB, OP_MUL = op.add, op.sub, op.mul
-function Tensor.add(a, b, alpha)
-  if alpha and alpha ~= 1 then b = binary(OP_MUL, b, alpha) end
-  return binary(OP_ADD, a, b)
+local function scaled(b, alpha)
+  if alpha == nil or alpha == 1 then return b end
+  if type(b) == 'number' then return b * alpha end
+  return binary(OP_MUL, b, alpha)
 end
-function Tensor.sub(a, b, alpha)
-  if alpha and alpha ~= 1 then b = binary(OP_MUL, b, alpha) end
-  return binary(OP_SUB, a, b)
-end
-function Tensor.add_(a, b, alpha)
-  if alpha and alpha ~= 1 then b = binary(OP_MUL, b, alpha) end
-  return binary_(OP_ADD, a, b)
-end
-function Tensor.sub_(a, b, alpha)
-  if alpha and alpha ~= 1 then b = binary(OP_MUL, b, alpha) end
-  return binary_(OP_SUB, a, b)
-end
+function Tensor.add(a, b, alpha) return binary(OP_ADD, a, scaled(b, alpha)) end
+function Tensor.sub(a, b, alpha) return binary(OP_SUB, a, scaled(b, alpha)) end
+function Tensor.add_(a, b, alpha) return binary_(OP_ADD, a, scaled(b, alpha)) end
+function Tensor.sub_(a, b, alpha) return binary_(OP_SUB, a, scaled(b, alpha)) end
 M.add, M.sub = Tensor.add, Tensor.sub
 
 -- gelu(x) exact (erf) by default; t:gelu('tanh') uses the tanh approximation.
@@ -98,15 +99,27 @@ mt.__div = function(a, b) return binary(OP_DIV, a, b) end
 mt.__pow = function(a, b) return binary(OP_POW, a, b) end
 mt.__unm = function(a) return unary(OP_NEG, a) end
 
--- volt.where(cond, a, b): a and b may be numbers (taking the other's dtype).
+-- volt.where(cond, a, b): a and b may be numbers or booleans. A number takes the other operand's
+-- dtype as a weak scalar does (a fraction with an integer tensor, or two numbers, give f32; an
+-- integer with a bool tensor gives i64); a boolean is bool.
+local DT = tensor.DT
 local function as_tensor_like(x, other)
   if is_tensor(x) then return x end
-  if type(x) == 'boolean' then x = x and 1 or 0 end
+  local dev = is_tensor(other) and other.dev or nil
+  if type(x) == 'boolean' then return tensor.full_shape(0, x and 1 or 0, {dtype = DT.bool, device = dev}) end
   if type(x) ~= 'number' then error('where: expected a tensor or a number, got ' .. type(x), 3) end
-  local dt = is_tensor(other) and tonumber(other.dt) or 0
-  return tensor.full_shape(0, x, {dtype = dt, device = is_tensor(other) and other.dev or nil})
+  local dt = DT.f32
+  if is_tensor(other) then
+    dt = tonumber(other.dt)
+    local integral = x == math.floor(x) and x == x and x ~= math.huge and x ~= -math.huge
+    if not tensor.Tensor.is_floating_point(other) then
+      if not integral then dt = DT.f32 elseif dt == DT.bool then dt = DT.i64 end
+    end
+  end
+  return tensor.full_shape(0, x, {dtype = dt, device = dev})
 end
 function M.where(cond, a, b)
+  if not is_tensor(cond) then error('where: condition must be a tensor, got ' .. type(cond), 2) end
   a = as_tensor_like(a, b)
   b = as_tensor_like(b, a)
   check(C.vt_where(cond, a, b, nil, out))

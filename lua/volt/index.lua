@@ -62,9 +62,9 @@ local function scatter(t, dim, idx, src, target)
   idx = as_index(idx, 'scatter')
   local d = cdim(dim, 'scatter: dim')
   if is_tensor(src) then
-    check(C.vt_scatter(t, d, idx, BASE, src, target, target and nil or out))
+    check(C.vt_scatter(t, d, idx, BASE, src, target, (target == nil) and out or nil))
   else
-    check(C.vt_scatter_value(t, d, idx, BASE, as_value(src, 'scatter'), target, target and nil or out))
+    check(C.vt_scatter_value(t, d, idx, BASE, as_value(src, 'scatter'), target, (target == nil) and out or nil))
   end
   return target or wrap(out[0])
 end
@@ -76,7 +76,7 @@ function Tensor.scatter_(t, dim, idx, src) return scatter(t, dim, idx, src, t) e
 local function scatter_add(t, dim, idx, src, target)
   checkt(t, 'scatter_add')
   idx = as_index(idx, 'scatter_add')
-  check(C.vt_scatter_add(t, cdim(dim, 'scatter_add: dim'), idx, BASE, src, target, target and nil or out))
+  check(C.vt_scatter_add(t, cdim(dim, 'scatter_add: dim'), idx, BASE, src, target, (target == nil) and out or nil))
   return target or wrap(out[0])
 end
 function Tensor.scatter_add(t, dim, idx, src) return scatter_add(t, dim, idx, src, nil) end
@@ -86,7 +86,7 @@ local function index_add(t, dim, idx, src, alpha, target)
   checkt(t, 'index_add')
   idx = as_index(idx, 'index_add')
   check(C.vt_index_add(t, cdim(dim, 'index_add: dim'), idx, BASE, src, alpha or 1, target,
-                       target and nil or out))
+                       (target == nil) and out or nil))
   return target or wrap(out[0])
 end
 -- t:index_add(dim, idx, src, alpha): a copy of t with t[idx[j]] += alpha * src[j] along dim.

@@ -333,15 +333,39 @@ function Tensor.permute(t, ...)
   check(C.vt_tensor_permute(t, perm_buf, out))
   return wrap(out[0])
 end
--- t:narrow(dim, start, length): elements start .. start+length-1 of dim (1-based start).
+-- Size of (1-based or negative) dim d of t, for messages that speak Lua's conventions; nil when
+-- d is out of range (the C call then reports it).
+local function dim_size(t, d)
+  local i = d > 0 and d - 1 or d + t.ndim
+  if i >= 0 and i < t.ndim then return tonumber(t.sizes[i]) end
+end
+-- t:narrow(dim, start, length): elements start .. start+length-1 of dim (1-based start;
+-- negative counts from the end).
 function Tensor.narrow(t, d, start, length)
-  check(C.vt_tensor_narrow(t, cdim(d), start > 0 and start - 1 or start, length, out))
+  checkt(t, 'narrow')
+  local c = cdim(d, 'narrow: dim')
+  if start == 0 then error('narrow: start 0 is invalid: indices are 1-based', 2) end
+  local n = dim_size(t, d)
+  if n then
+    local s = start > 0 and start or start + n + 1
+    if s < 1 or length < 0 or s + length - 1 > n then
+      error(('narrow: elements %d..%d out of range for dim %d of size %d'):format(
+        start, start + length - 1, d, n), 2)
+    end
+  end
+  check(C.vt_tensor_narrow(t, c, start > 0 and start - 1 or start, length, out))
   return wrap(out[0])
 end
 -- t:select(dim, i) removes dim, taking index i (1-based; negative from the end).
 function Tensor.select(t, d, i)
+  checkt(t, 'select')
+  local c = cdim(d, 'select: dim')
   if i == 0 then error('select: index 0 is invalid: indices are 1-based', 2) end
-  check(C.vt_tensor_select(t, cdim(d), i > 0 and i - 1 or i, out))
+  local n = dim_size(t, d)
+  if n and (i > n or i < -n) then
+    error(('select: index %d out of range for dim %d of size %d'):format(i, d, n), 2)
+  end
+  check(C.vt_tensor_select(t, c, i > 0 and i - 1 or i, out))
   return wrap(out[0])
 end
 function Tensor.expand(t, ...)
@@ -426,6 +450,7 @@ function Tensor.zero_(t) return t:fill_(0) end
 -- t[{...}] is the same as t:slice{...}.
 -- ---------------------------------------------------------------------------------------------
 function Tensor.slice(t, spec)
+  checkt(t, 'slice')
   if type(spec) ~= 'table' then error('slice: expected a table of per-dim ranges', 2) end
   if #spec > t.ndim then
     error('slice: ' .. #spec .. ' ranges for a ' .. t.ndim .. '-d tensor', 2)
@@ -465,6 +490,7 @@ end
 local mt = {}
 
 local function index_number(t, i)
+  checkt(t, 'index')
   if t.ndim == 0 then error('cannot index a 0-d tensor (use item())', 3) end
   if i == 0 then error('index 0 is invalid: indices are 1-based', 3) end
   if i ~= math.floor(i) then error('index must be an integer (got ' .. i .. ')', 3) end
@@ -493,10 +519,15 @@ function mt.__newindex(t, k, v)
   if type(k) == 'number' then target = index_number(t, k)
   elseif type(k) == 'table' then target = Tensor.slice(t, k)
   else error("cannot set field '" .. tostring(k) .. "' of a tensor", 2) end
-  if type(v) == 'number' or type(v) == 'boolean' then target:fill_(v) else target:copy_(v) end
+  -- C calls made here directly, so that errors point at the assignment (level 3 from check)
+  if type(v) == 'boolean' then v = v and 1 or 0 end
+  if type(v) == 'number' then check(C.vt_fill_(target, v))
+  elseif is_tensor(v) then check(C.vt_tensor_copy_(target, v))
+  else error('cannot assign a ' .. type(v) .. ' to a tensor element (expected a number, boolean or tensor)', 2) end
 end
 
 function mt.__len(t)
+  checkt(t, '#')
   if t.ndim == 0 then error('#: a 0-d tensor has no length (use numel())', 2) end
   return tonumber(t.sizes[0])
 end

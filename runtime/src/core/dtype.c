@@ -175,6 +175,20 @@ static inline double vt_load_f64(const void* p, vt_dtype dt, int64_t i) {
   }
 }
 
+/* An int64 as a double rounded to odd (a sticky last bit): rounding that double once more to
+ * f32, f16 or bf16 (<= 24 significant bits, well under 53 - 2) gives the correctly rounded result
+ * of the integer, where going through a plain (double) or (float) conversion would round twice
+ * (2^30 + 2^22 + 1 -> f32 2^30 + 2^22, a bf16 tie -> 2^30, instead of 2^30 + 2^23). */
+static double vt_i64_to_f64_odd(int64_t v) {
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  int k = 0;
+  while ((u >> k) >= (UINT64_C(1) << 53)) k++;
+  uint64_t t = u >> k;
+  if (k && (u & ((UINT64_C(1) << k) - 1))) t |= 1;
+  double d = ldexp((double)t, k);
+  return v < 0 ? -d : d;
+}
+
 void vt_dtype_convert(void* dst, vt_dtype ddt, const void* src, vt_dtype sdt, int64_t n) {
   if (ddt == sdt) { memcpy(dst, src, (size_t)n * vt_dtype_size(ddt)); return; }
   /* integer to integer stays exact through int64 */
@@ -196,20 +210,20 @@ void vt_dtype_convert(void* dst, vt_dtype ddt, const void* src, vt_dtype sdt, in
     }
     return;
   }
+  /* every source but i64 is exact as a double, so each float target below rounds once */
+  int odd = sdt == VT_DTYPE_I64 && ddt != VT_DTYPE_F64;
   for (int64_t i = 0; i < n; i++) {
-    double v = vt_load_f64(src, sdt, i);
+    double v = odd ? vt_i64_to_f64_odd(((const int64_t*)src)[i]) : vt_load_f64(src, sdt, i);
     switch (ddt) {
       case VT_DTYPE_F32: ((float*)dst)[i] = (float)v; break;
       case VT_DTYPE_F64: ((double*)dst)[i] = v; break;
-      case VT_DTYPE_F16:
-        ((uint16_t*)dst)[i] = sdt == VT_DTYPE_F64 ? vt_f64_to_f16(v) : vt_f32_to_f16((float)v);
-        break;
-      case VT_DTYPE_BF16:
-        ((uint16_t*)dst)[i] = sdt == VT_DTYPE_F64 ? vt_f64_to_bf16(v) : vt_f32_to_bf16((float)v);
-        break;
-      case VT_DTYPE_I32: ((int32_t*)dst)[i] = isfinite(v) && fabs(v) < 2147483648.0 ? (int32_t)v : 0; break;
-      case VT_DTYPE_I64: ((int64_t*)dst)[i] = isfinite(v) && fabs(v) < 0x1p63 ? (int64_t)v : 0; break;
-      case VT_DTYPE_U8: ((uint8_t*)dst)[i] = isfinite(v) && v > -1.0 && v < 256.0 ? (uint8_t)v : (isfinite(v) && fabs(v) < 0x1p63 ? (uint8_t)(int64_t)v : 0); break;
+      case VT_DTYPE_F16: ((uint16_t*)dst)[i] = vt_f64_to_f16(v); break;
+      case VT_DTYPE_BF16: ((uint16_t*)dst)[i] = vt_f64_to_bf16(v); break;
+      /* truncation toward zero; NaN, ±Inf and out-of-range truncations give 0 (the range tests
+         are false for NaN); u8 wraps the truncated i64 modulo 256, as PyTorch on x86 */
+      case VT_DTYPE_I32: ((int32_t*)dst)[i] = v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : 0; break;
+      case VT_DTYPE_I64: ((int64_t*)dst)[i] = v >= -0x1p63 && v < 0x1p63 ? (int64_t)v : 0; break;
+      case VT_DTYPE_U8: ((uint8_t*)dst)[i] = v >= -0x1p63 && v < 0x1p63 ? (uint8_t)(int64_t)v : 0; break;
       case VT_DTYPE_BOOL: ((uint8_t*)dst)[i] = v != 0; break;
       default: break;
     }

@@ -48,6 +48,30 @@ static vt_status vt_run(vt_op_args* a, vt_tensor* target, vt_tensor* out, vt_ten
   return s;
 }
 
+/* The kernel's view of input x, expanded to the result shape (nd, sh). When x shares memory
+ * with the output without being exactly the output (same first element, same byte strides) --
+ * a shifted or broadcast view of it, as in t[{{2,4}}]:add_(t[{{1,3}}]) -- x is copied first, so
+ * the result does not depend on the order in which elements are written. [out] *hold: the copy
+ * to release after the op (NULL when none was needed). */
+static vt_status vt_ew_input(const vt_tensor* target, const vt_tensor* x, int nd,
+                             const int64_t* sh, vt_tensor* view, vt_tensor** hold) {
+  *hold = NULL;
+  vt_tensor_expand_view(x, nd, sh, view);
+  if (!x->storage || x->storage != target->storage || x->nelem == 0 || target->nelem == 0)
+    return VT_OK;
+  int same = view->ptr == target->ptr && vt_dtype_size(view->dt) == vt_dtype_size(target->dt);
+  for (int i = 0; same && i < nd; i++)
+    if (sh[i] > 1 && view->strides[i] != target->strides[i]) same = 0;
+  if (same) return VT_OK;
+  VT_TRY(vt_tensor_clone(x, hold));
+  vt_tensor_expand_view(*hold, nd, sh, view);
+  return VT_OK;
+}
+
+static void vt_release_all(vt_tensor** h, int n) {
+  for (int i = 0; i < n; i++) vt_tensor_release(h[i]);
+}
+
 vt_status vt_unary(int op, const vt_tensor* x, vt_tensor* out, vt_tensor** res) {
   VT_TRY(vt_check_kind(op, VT_KIND_UNARY, "vt_unary"));
   const char* name = vt_op_name(op);
@@ -64,9 +88,14 @@ vt_status vt_unary(int op, const vt_tensor* x, vt_tensor* out, vt_tensor** res) 
   }
   vt_tensor* target;
   VT_TRY(vt_prepare_out(name, out, x->ndim, x->sizes, yd, x->dev, res, &target));
-  vt_op_args a = {.op = op, .nin = 1, .in = {x}, .out = {target}};
+  vt_tensor xv, *hold;
+  vt_status s = vt_ew_input(target, x, x->ndim, x->sizes, &xv, &hold);
+  if (s != VT_OK) { vt_out_abandon(out, res, target); return s; }
+  vt_op_args a = {.op = op, .nin = 1, .in = {&xv}, .out = {target}};
   a.i[0] = op == VT_OP_logical_not ? vt_ctype(xd) : vt_ctype(yd);
-  return vt_run(&a, target, out, res);
+  s = vt_run(&a, target, out, res);
+  vt_tensor_release(hold);
+  return s;
 }
 
 /* Result dtype of a binary op whose operands promote to ct. */
@@ -85,14 +114,21 @@ static vt_status vt_binary_impl(int op, const vt_tensor* a, const vt_tensor* b, 
   VT_TRY(vt_broadcast_shapes(name, a->ndim, a->sizes, b->ndim, b->sizes, &nd, sh));
   vt_tensor* target;
   VT_TRY(vt_prepare_out(name, out, nd, sh, rd, a->dev, res, &target));
-  vt_tensor av, bv;
-  vt_tensor_expand_view(a, nd, sh, &av);
-  vt_tensor_expand_view(b, nd, sh, &bv);
+  vt_tensor av, bv, *hold[2] = {NULL, NULL};
+  vt_status s = vt_ew_input(target, a, nd, sh, &av, &hold[0]);
+  if (s == VT_OK) s = vt_ew_input(target, b, nd, sh, &bv, &hold[1]);
+  if (s != VT_OK) {
+    vt_release_all(hold, 2);
+    vt_out_abandon(out, res, target);
+    return s;
+  }
   vt_op_args args = {.op = op, .nin = 2, .in = {&av, &bv}, .out = {target}};
   /* compute in the result's float type (div of integers), else in the operands' type
      (comparisons compute in the operands' type and store bool) */
   args.i[0] = vt_ctype(vt_dtype_is_float(rd) ? rd : ct);
-  return vt_run(&args, target, out, res);
+  s = vt_run(&args, target, out, res);
+  vt_release_all(hold, 2);
+  return s;
 }
 
 vt_status vt_binary(int op, const vt_tensor* a, const vt_tensor* b, vt_tensor* out, vt_tensor** res) {
@@ -128,7 +164,7 @@ vt_status vt_binary_scalar(int op, const vt_tensor* a, double s, int reverse, vt
   int integral = isfinite(s) && s == floor(s);
   if (vt_dtype_is_float(ad)) ct = ad;
   else if (!integral) ct = VT_DTYPE_F32;
-  else if (ad == VT_DTYPE_BOOL && !(s == 0 || s == 1)) ct = VT_DTYPE_I64;
+  else if (ad == VT_DTYPE_BOOL) ct = VT_DTYPE_I64; /* an integer number beats bool, as PyTorch */
   else ct = ad;
   vt_tensor sv;
   double v = s;
@@ -153,13 +189,28 @@ vt_status vt_where(const vt_tensor* cond, const vt_tensor* a, const vt_tensor* b
   vt_dtype rd = vt_dtype_promote((vt_dtype)a->dt, (vt_dtype)b->dt);
   vt_tensor* target;
   VT_TRY(vt_prepare_out("where", out, nd, sh, rd, a->dev, res, &target));
-  vt_tensor cv, av, bv;
-  vt_tensor_expand_view(cond, nd, sh, &cv);
-  vt_tensor_expand_view(a, nd, sh, &av);
-  vt_tensor_expand_view(b, nd, sh, &bv);
-  vt_op_args args = {.op = VT_OP_where, .nin = 3, .in = {&cv, &av, &bv}, .out = {target}};
-  args.i[0] = vt_ctype(rd);
-  return vt_run(&args, target, out, res);
+  /* the kernel reads cond in the compute type: a non-bool cond is made bool first, so that
+     0.5 with integer values or 1e-300 with f32 values still counts as true */
+  vt_tensor* cb = NULL;
+  vt_status s = VT_OK;
+  if (cond->dt != VT_DTYPE_BOOL) {
+    s = vt_tensor_cast(cond, VT_DTYPE_BOOL, &cb);
+    if (s != VT_OK) { vt_out_abandon(out, res, target); return s; }
+    cond = cb;
+  }
+  vt_tensor cv, av, bv, *hold[4] = {cb, NULL, NULL, NULL};
+  s = vt_ew_input(target, cond, nd, sh, &cv, &hold[1]);
+  if (s == VT_OK) s = vt_ew_input(target, a, nd, sh, &av, &hold[2]);
+  if (s == VT_OK) s = vt_ew_input(target, b, nd, sh, &bv, &hold[3]);
+  if (s == VT_OK) {
+    vt_op_args args = {.op = VT_OP_where, .nin = 3, .in = {&cv, &av, &bv}, .out = {target}};
+    args.i[0] = vt_ctype(rd);
+    s = vt_run(&args, target, out, res);
+  } else {
+    vt_out_abandon(out, res, target);
+  }
+  vt_release_all(hold, 4);
+  return s;
 }
 
 vt_status vt_clamp(const vt_tensor* x, double lo, double hi, vt_tensor* out, vt_tensor** res) {
@@ -174,9 +225,14 @@ vt_status vt_clamp(const vt_tensor* x, double lo, double hi, vt_tensor* out, vt_
   }
   vt_tensor* target;
   VT_TRY(vt_prepare_out("clamp", out, x->ndim, x->sizes, rd, x->dev, res, &target));
-  vt_op_args a = {.op = VT_OP_clamp, .nin = 1, .in = {x}, .out = {target}, .f = {lo, hi}};
+  vt_tensor xv, *hold;
+  vt_status s = vt_ew_input(target, x, x->ndim, x->sizes, &xv, &hold);
+  if (s != VT_OK) { vt_out_abandon(out, res, target); return s; }
+  vt_op_args a = {.op = VT_OP_clamp, .nin = 1, .in = {&xv}, .out = {target}, .f = {lo, hi}};
   a.i[0] = vt_ctype(rd);
-  return vt_run(&a, target, out, res);
+  s = vt_run(&a, target, out, res);
+  vt_tensor_release(hold);
+  return s;
 }
 
 vt_status vt_lerp(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, double ws, vt_tensor* out,
@@ -210,13 +266,19 @@ vt_status vt_lerp(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, do
     return vt_set_error(VT_ERR_DTYPE, "lerp: needs floating-point tensors (got %s)", vt_dtype_name(rd));
   vt_tensor* target;
   VT_TRY(vt_prepare_out("lerp", out, nd, sh, rd, a->dev, res, &target));
-  vt_tensor av, bv, wv2;
-  vt_tensor_expand_view(a, nd, sh, &av);
-  vt_tensor_expand_view(b, nd, sh, &bv);
-  vt_tensor_expand_view(w, nd, sh, &wv2);
-  vt_op_args args = {.op = VT_OP_lerp, .nin = 3, .in = {&av, &bv, &wv2}, .out = {target}};
-  args.i[0] = vt_ctype(rd);
-  return vt_run(&args, target, out, res);
+  vt_tensor av, bv, wv2, *hold[3] = {NULL, NULL, NULL};
+  vt_status s = vt_ew_input(target, a, nd, sh, &av, &hold[0]);
+  if (s == VT_OK) s = vt_ew_input(target, b, nd, sh, &bv, &hold[1]);
+  if (s == VT_OK) s = vt_ew_input(target, w, nd, sh, &wv2, &hold[2]);
+  if (s == VT_OK) {
+    vt_op_args args = {.op = VT_OP_lerp, .nin = 3, .in = {&av, &bv, &wv2}, .out = {target}};
+    args.i[0] = vt_ctype(rd);
+    s = vt_run(&args, target, out, res);
+  } else {
+    vt_out_abandon(out, res, target);
+  }
+  vt_release_all(hold, 3);
+  return s;
 }
 
 vt_status vt_fill_(vt_tensor* t, double value) {

@@ -106,7 +106,7 @@ vt_status vt_reduce(int op, const vt_tensor* x, int ndims, const int* dims, int 
   for (int i = 0; i < ndims; i++) {
     int d;
     VT_TRY(vt_wrap_dim(name, dims[i], x->ndim, &d));
-    if (x->ndim > 0 && (mask >> d & 1))
+    if (mask >> d & 1)
       return vt_set_error(VT_ERR_ARG, "%s: the dims list names dim %d twice (dims must be distinct)",
                           name, dims[i]);
     mask |= 1u << d;

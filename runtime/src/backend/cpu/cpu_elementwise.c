@@ -148,12 +148,13 @@ static void copy_loop(char** p, const int64_t* st, int64_t n, void* vctx) {
       vt_cpu_load_i64(buf, s + o * st[1], st[1], c->sdt, m);
       vt_cpu_store_i64(d + o * st[0], st[0], c->ddt, buf, m);
     } else if (c->sdt == VT_DTYPE_I64 && c->ddt != VT_DTYPE_F64) {
-      /* i64 -> f32/f16/bf16 in one rounding step through float's own conversion */
+      /* i64 -> f32/f16/bf16 in one rounding step: vt_dtype_convert rounds the integer itself,
+         not a double or float already rounded from it */
       int64_t buf[VT_CPU_CHUNK];
-      float fb[VT_CPU_CHUNK];
+      _Alignas(8) unsigned char tmp[VT_CPU_CHUNK * 4];
       vt_cpu_load_i64(buf, s + o * st[1], st[1], c->sdt, m);
-      for (int64_t i = 0; i < m; i++) fb[i] = (float)buf[i];
-      vt_cpu_store_f32(d + o * st[0], st[0], c->ddt, fb, m);
+      vt_dtype_convert(tmp, (vt_dtype)c->ddt, buf, VT_DTYPE_I64, m);
+      for (int64_t i = 0; i < m; i++) memcpy(d + (o + i) * st[0], tmp + i * c->size, c->size);
     } else {
       double buf[VT_CPU_CHUNK];
       vt_cpu_load_f64(buf, s + o * st[1], st[1], c->sdt, m);

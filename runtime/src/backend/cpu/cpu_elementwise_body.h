@@ -85,7 +85,9 @@ static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, in
 #if IS_FLOAT
       CT lo = (CT)f[0], hi = (CT)f[1];
 #else
-      CT lo = f[0] <= -0x1p63 ? INT64_MIN : (CT)f[0], hi = f[1] >= 0x1p63 ? INT64_MAX : (CT)f[1];
+      /* bounds saturate to the i64 range (a cast of an out-of-range double is undefined) */
+      CT lo = f[0] <= -0x1p63 ? INT64_MIN : f[0] >= 0x1p63 ? INT64_MAX : (CT)f[0];
+      CT hi = f[1] <= -0x1p63 ? INT64_MIN : f[1] >= 0x1p63 ? INT64_MAX : (CT)f[1];
 #endif
       EW_U(v != v ? v : (v < lo ? lo : (v > hi ? hi : v)));
     }

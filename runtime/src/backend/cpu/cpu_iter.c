@@ -147,7 +147,7 @@ void vt_cpu_load_i64(int64_t* dst, const char* src, int64_t stride, int dt, int6
         int64_t m = n - o < VT_CPU_CHUNK ? n - o : VT_CPU_CHUNK;
         vt_cpu_load_f64(tmp, src + o * stride, stride, dt, m);
         for (int64_t i = 0; i < m; i++)
-          dst[o + i] = isfinite(tmp[i]) && fabs(tmp[i]) < 0x1p63 ? (int64_t)tmp[i] : 0;
+          dst[o + i] = tmp[i] >= -0x1p63 && tmp[i] < 0x1p63 ? (int64_t)tmp[i] : 0;
       }
       break;
     }
@@ -155,10 +155,12 @@ void vt_cpu_load_i64(int64_t* dst, const char* src, int64_t stride, int dt, int6
   }
 }
 
+/* float -> integer: truncation toward zero; NaN, ±Inf and values whose truncation is out of
+   range give 0 (the comparisons are false for NaN). -2^31 and -2^63 themselves are in range. */
 static inline int32_t vt_sat_i32(double v) {
-  return isfinite(v) && fabs(v) < 2147483648.0 ? (int32_t)v : 0;
+  return v > -2147483649.0 && v < 2147483648.0 ? (int32_t)v : 0;
 }
-static inline int64_t vt_sat_i64(double v) { return isfinite(v) && fabs(v) < 0x1p63 ? (int64_t)v : 0; }
+static inline int64_t vt_sat_i64(double v) { return v >= -0x1p63 && v < 0x1p63 ? (int64_t)v : 0; }
 static inline uint8_t vt_sat_u8(double v) { return (uint8_t)vt_sat_i64(v); }
 
 void vt_cpu_store_f32(char* dst, int64_t stride, int dt, const float* src, int64_t n) {

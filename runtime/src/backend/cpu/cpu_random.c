@@ -176,8 +176,7 @@ typedef struct {
 
 /* Uniform, f32 path: values exactly representable in dt, as floats. */
 static void rnd_uniform_f32(const uint32_t* w, int64_t m, double lo, double hi, int dt, float* y) {
-  double r = hi - lo;
-  for (int64_t i = 0; i < m; i++) y[i] = (float)fma(r, (double)vt_rand_unit24(w[i]), lo);
+  for (int64_t i = 0; i < m; i++) y[i] = (float)vt_rand_uniform_f32path(w[i], lo, hi);
   if (dt != VT_DTYPE_F32)
     for (int64_t i = 0; i < m; i++) y[i] = rnd_round_half(y[i], dt);
   for (int64_t i = 0; i < m; i++)
@@ -185,8 +184,7 @@ static void rnd_uniform_f32(const uint32_t* w, int64_t m, double lo, double hi, 
 }
 
 static void rnd_uniform_f64(const uint32_t* w, int64_t m, double lo, double hi, double* y) {
-  double r = hi - lo;
-  for (int64_t i = 0; i < m; i++) y[i] = fma(r, vt_rand_unit53(w[2 * i], w[2 * i + 1]), lo);
+  for (int64_t i = 0; i < m; i++) y[i] = vt_rand_uniform_f64path(w[2 * i], w[2 * i + 1], lo, hi);
   for (int64_t i = 0; i < m; i++)
     while (y[i] >= hi) y[i] = nextafter(y[i], -INFINITY);
 }

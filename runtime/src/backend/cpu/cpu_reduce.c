@@ -41,6 +41,32 @@ static inline int64_t rd_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline double rd_fmax(double a, double v) { return (v > a || v != v) ? v : a; }
 static inline double rd_fmin(double a, double v) { return (v < a || v != v) ? v : a; }
 
+/* exp for the f32 compute paths: branch-free so loops over it vectorise (Cephes polynomial,
+   max relative error ~2 ulp of float). exp(-inf) = 0 (below -87 gives 0), exp(+inf) = inf,
+   NaN stays NaN. f64 paths use libm's exp. */
+static inline float rd_expf(float x) {
+  const float hi = 88.7228f, lo = -87.0f;
+  float xc = x < hi ? x : hi; /* NaN -> hi: the polynomial never sees NaN */
+  xc = xc > lo ? xc : lo;
+  float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+  float r = xc - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  float e = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)n + 126) * (1 << 23); /* 2^(n-1), n in [-125, 128] */
+  float scale;
+  memcpy(&scale, &bits, 4);
+  float y = (e * scale) * 2.0f;
+  y = x < lo ? 0.0f : y;
+  y = x > hi ? INFINITY : y;
+  return x != x ? x : y;
+}
+
 /* ============================================================================================ */
 /* layout: kept and reduced dims                                                                */
 /* ============================================================================================ */
@@ -146,6 +172,7 @@ typedef struct {
   int xdt;      /* input dtype                                               */
   int nk;       /* norm kind                                                 */
   double p;     /* norm p, or var/std correction                             */
+  int fexp;     /* logsumexp of f32/f16/bf16: exp in float (rd_expf)          */
 } rd_op;
 
 /* One reduction's running state. Double compute: a (sum, product, extreme, mean, max of
@@ -272,7 +299,16 @@ static void rd_row_d(const rd_op* o, rd_state* s, const double* v, int64_t n, in
         break;
       }
       double acc = 0;
-      for (int64_t i = 0; i < n; i++) acc += exp(v[i] - m);
+      if (o->fexp) {
+        float e[RD_CH];
+        for (int64_t k = 0; k < n; k += RD_CH) {
+          int64_t c = rd_min64(RD_CH, n - k);
+          for (int64_t i = 0; i < c; i++) e[i] = rd_expf((float)(v[k + i] - m));
+          acc += rd_sum_f(e, c);
+        }
+      } else {
+        for (int64_t i = 0; i < n; i++) acc += exp(v[i] - m);
+      }
       s->b = s->b * exp(s->a - m) + acc;
       s->a = m;
       break;
@@ -569,7 +605,7 @@ static void rd_emit(const rd_job* J, const rd_state* st, int64_t w, int64_t off1
   int64_t iv[RD_CH], ix[RD_CH];
   for (int64_t k = 0; k < w; k++) {
     rd_final(&J->o, &st[k], J->L.R, &dv[k], &iv[k]);
-    ix[k] = st[k].i + J->base;
+    ix[k] = (int64_t)((uint64_t)st[k].i + (uint64_t)J->base);
   }
   if (J->has_vals) {
     char* p = J->L.base[1] + off1;
@@ -831,6 +867,7 @@ static vt_status cpu_reduce(const vt_op_args* a) {
   J.o.ints = !vt_dtype_is_float(x->dt) &&
              (op == VT_OP_sum || op == VT_OP_prod || op == VT_OP_amax || op == VT_OP_amin);
   J.o.p = a->f[0];
+  J.o.fexp = x->dt != VT_DTYPE_F64;
   if (op == VT_OP_norm) {
     double p = a->f[0];
     J.o.nk = p == 2 ? NK_SUM_SQ : p == 1 ? NK_SUM_ABS : p == INFINITY ? NK_MAX_ABS
@@ -866,27 +903,50 @@ typedef struct {
   int64_t T, tiles;
 } sm_job;
 
-/* Contiguous f32 row: float exp, double sum. y may be x. */
-static void sm_row_f32(int take_log, const float* x, float* y, int64_t C) {
-  float m = -INFINITY;
-  int nan = 0;
-  for (int64_t i = 0; i < C; i++) {
-    float v = x[i];
-    m = v > m ? v : m;
-    nan |= v != v;
+/* Largest of n floats; NaN if any is NaN. */
+static float sm_max_f32(const float* x, int64_t n) {
+  float m[8];
+  int nan[8];
+  for (int k = 0; k < 8; k++) {
+    m[k] = -INFINITY;
+    nan[k] = 0;
   }
-  if (nan) m = NAN;
-  double s = 0;
-  if (!take_log) {
-    for (int64_t i = 0; i < C; i++) {
-      float e = expf(x[i] - m);
-      y[i] = e;
-      s += e;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) {
+      float v = x[i + k];
+      m[k] = v > m[k] ? v : m[k];
+      nan[k] |= v != v;
     }
-    float inv = (float)(1.0 / s);
+  for (int k = 0; i < n; i++, k++) {
+    float v = x[i];
+    m[k] = v > m[k] ? v : m[k];
+    nan[k] |= v != v;
+  }
+  float r = -INFINITY;
+  int any = 0;
+  for (int k = 0; k < 8; k++) {
+    r = m[k] > r ? m[k] : r;
+    any |= nan[k];
+  }
+  return any ? NAN : r;
+}
+
+/* Contiguous f32 row: float exp (rd_expf), double sum. y may be x. */
+static void sm_row_f32(int take_log, const float* x, float* y, int64_t C) {
+  float m = sm_max_f32(x, C);
+  if (!take_log) {
+    for (int64_t i = 0; i < C; i++) y[i] = rd_expf(x[i] - m);
+    float inv = (float)(1.0 / rd_sum_f(y, C));
     for (int64_t i = 0; i < C; i++) y[i] *= inv;
   } else {
-    for (int64_t i = 0; i < C; i++) s += expf(x[i] - m);
+    float e[RD_CH];
+    double s = 0;
+    for (int64_t k = 0; k < C; k += RD_CH) {
+      int64_t n = rd_min64(RD_CH, C - k);
+      for (int64_t i = 0; i < n; i++) e[i] = rd_expf(x[k + i] - m);
+      s += rd_sum_f(e, n);
+    }
     float ls = (float)log(s);
     for (int64_t i = 0; i < C; i++) y[i] = (x[i] - m) - ls;
   }
@@ -947,6 +1007,7 @@ static void sm_col_work(int64_t b, int64_t e, void* ctx) {
   int64_t K = L->ks[L->nk - 1];
   int64_t xes = (int64_t)vt_dtype_size(J->xdt), yes = (int64_t)vt_dtype_size(J->ydt);
   double buf[RD_CH], m[RD_CH], s[RD_CH];
+  int fexp = J->xdt != VT_DTYPE_F64 && J->ydt != VT_DTYPE_F64;
   for (int64_t tile = b; tile < e; tile++) {
     int64_t mo = tile / J->tiles, c0 = (tile % J->tiles) * J->T, w = rd_min64(J->T, K - c0);
     int64_t off[3];
@@ -963,16 +1024,20 @@ static void sm_col_work(int64_t b, int64_t e, void* ctx) {
     }
     for (int64_t c = 0; c < C; c++) {
       vt_cpu_load_f64(buf, xp + c * xs, xes, J->xdt, w);
-      for (int64_t k = 0; k < w; k++) s[k] += exp(buf[k] - m[k]);
+      if (fexp)
+        for (int64_t k = 0; k < w; k++) s[k] += rd_expf((float)(buf[k] - m[k]));
+      else
+        for (int64_t k = 0; k < w; k++) s[k] += exp(buf[k] - m[k]);
     }
-    if (J->log)
-      for (int64_t k = 0; k < w; k++) s[k] = log(s[k]);
+    for (int64_t k = 0; k < w; k++) s[k] = J->log ? log(s[k]) : 1.0 / s[k];
     for (int64_t c = 0; c < C; c++) {
       vt_cpu_load_f64(buf, xp + c * xs, xes, J->xdt, w);
       if (J->log)
         for (int64_t k = 0; k < w; k++) buf[k] = (buf[k] - m[k]) - s[k];
+      else if (fexp)
+        for (int64_t k = 0; k < w; k++) buf[k] = rd_expf((float)(buf[k] - m[k])) * s[k];
       else
-        for (int64_t k = 0; k < w; k++) buf[k] = exp(buf[k] - m[k]) / s[k];
+        for (int64_t k = 0; k < w; k++) buf[k] = exp(buf[k] - m[k]) * s[k];
       vt_cpu_store_f64(yp + c * ys, yes, J->ydt, buf, w);
     }
   }
