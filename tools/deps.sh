@@ -6,7 +6,8 @@ PKGS=(build-essential cmake ninja-build pkg-config
       luajit libluajit-5.1-dev
       libopenblas-openmp-dev
       libedit-dev zlib1g-dev
-      lua-busted)
+      lua-busted
+      dataset-fashion-mnist bible-kjv bible-kjv-text)   # data the examples and specs use
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

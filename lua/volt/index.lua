@@ -11,6 +11,7 @@ local capi = require 'volt.capi'
 local tensor = require 'volt.tensor'
 local C, check, wrap, out, cdim = capi.C, capi.check, capi.wrap, capi.out, capi.dim
 local Tensor, is_tensor = tensor.Tensor, tensor.is_tensor
+local tdim = tensor.tdim
 
 local M = {}
 local BASE = 1
@@ -42,7 +43,7 @@ end
 function Tensor.index_select(t, dim, idx)
   checkt(t, 'index_select')
   idx = as_index(idx, 'index_select')
-  check(C.vt_index_select(t, cdim(dim, 'index_select: dim'), idx, BASE, nil, out))
+  check(C.vt_index_select(t, tdim(t.ndim, dim, 'index_select'), idx, BASE, nil, out))
   return wrap(out[0])
 end
 
@@ -50,7 +51,7 @@ end
 function Tensor.gather(t, dim, idx)
   checkt(t, 'gather')
   idx = as_index(idx, 'gather')
-  check(C.vt_gather(t, cdim(dim, 'gather: dim'), idx, BASE, nil, out))
+  check(C.vt_gather(t, tdim(t.ndim, dim, 'gather'), idx, BASE, nil, out))
   return wrap(out[0])
 end
 
@@ -60,7 +61,7 @@ end
 local function scatter(t, dim, idx, src, target)
   checkt(t, 'scatter')
   idx = as_index(idx, 'scatter')
-  local d = cdim(dim, 'scatter: dim')
+  local d = tdim(t.ndim, dim, 'scatter')
   if is_tensor(src) then
     check(C.vt_scatter(t, d, idx, BASE, src, target, (target == nil) and out or nil))
   else
@@ -76,7 +77,7 @@ function Tensor.scatter_(t, dim, idx, src) return scatter(t, dim, idx, src, t) e
 local function scatter_add(t, dim, idx, src, target)
   checkt(t, 'scatter_add')
   idx = as_index(idx, 'scatter_add')
-  check(C.vt_scatter_add(t, cdim(dim, 'scatter_add: dim'), idx, BASE, src, target, (target == nil) and out or nil))
+  check(C.vt_scatter_add(t, tdim(t.ndim, dim, 'scatter_add'), idx, BASE, src, target, (target == nil) and out or nil))
   return target or wrap(out[0])
 end
 function Tensor.scatter_add(t, dim, idx, src) return scatter_add(t, dim, idx, src, nil) end
@@ -85,7 +86,7 @@ function Tensor.scatter_add_(t, dim, idx, src) return scatter_add(t, dim, idx, s
 local function index_add(t, dim, idx, src, alpha, target)
   checkt(t, 'index_add')
   idx = as_index(idx, 'index_add')
-  check(C.vt_index_add(t, cdim(dim, 'index_add: dim'), idx, BASE, src, alpha or 1, target,
+  check(C.vt_index_add(t, tdim(t.ndim, dim, 'index_add'), idx, BASE, src, alpha or 1, target,
                        (target == nil) and out or nil))
   return target or wrap(out[0])
 end

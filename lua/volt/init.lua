@@ -28,6 +28,7 @@ merge(require 'volt.reduce')
 merge(require 'volt.index')
 merge(require 'volt.linalg')
 merge(require 'volt.random')
+merge(require 'volt.checkpoint')
 
 function volt.build_info() return ffi.string(C.vt_build_info()) end
 function volt.set_num_threads(n) capi.check(C.vt_set_num_threads(n)) end

@@ -13,8 +13,9 @@ local C, check, wrap, cdim = capi.C, capi.check, capi.wrap, capi.dim
 local out = capi.out
 
 local Tensor = {}          -- methods
-local props = {}           -- computed properties: t.shape, t.dtype, t.device
-local M = {Tensor = Tensor}
+local props = {}           -- computed properties: t.shape, t.dtype, t.device (other modules add)
+local setters = {}         -- assignable properties: setters[k](t, v) for t.k = v (other modules add)
+local M = {Tensor = Tensor, props = props, setters = setters}
 
 local DT = {}              -- name -> dtype id
 local DT_NAME = {}         -- id -> canonical name
@@ -291,6 +292,20 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- views (share storage)
 -- ---------------------------------------------------------------------------------------------
+-- The C API's 0-based dim for Lua dim d (1-based, negative from the end) of a tensor with n
+-- dims (n = 0 accepts 1 and -1, as the C API does), checked here so that the message speaks
+-- Lua's convention. Errors are raised at the caller of the method (level 3).
+local function tdim(n, d, fn)
+  local c = cdim(d, fn .. ': dim')
+  local m = n == 0 and 1 or n
+  if c < -m or c >= m then
+    error(('%s: dim %d out of range for a %d-d tensor (valid 1..%d or -%d..-1)'):format(
+      fn, d, n, m, m), 3)
+  end
+  return c
+end
+M.tdim = tdim
+
 local function shape_args(t, fn, ...)
   local a1 = ...
   local dims = type(a1) == 'table' and a1 or {...}
@@ -313,7 +328,8 @@ function Tensor.view_as(t, o) return t:view(props.shape(o)) end
 function Tensor.reshape_as(t, o) return t:reshape(props.shape(o)) end
 
 function Tensor.transpose(t, d0, d1)
-  check(C.vt_tensor_transpose(t, cdim(d0), cdim(d1), out))
+  checkt(t, 'transpose')
+  check(C.vt_tensor_transpose(t, tdim(t.ndim, d0, 'transpose'), tdim(t.ndim, d1, 'transpose'), out))
   return wrap(out[0])
 end
 -- 2-d transpose (0-d and 1-d are returned as they are).
@@ -329,12 +345,11 @@ function Tensor.permute(t, ...)
   if #p ~= t.ndim then
     error('permute: got ' .. #p .. ' dims for a ' .. t.ndim .. '-d tensor', 2)
   end
-  for i = 1, #p do perm_buf[i - 1] = cdim(p[i], 'permute: dim') end
+  for i = 1, #p do perm_buf[i - 1] = tdim(t.ndim, p[i], 'permute') end
   check(C.vt_tensor_permute(t, perm_buf, out))
   return wrap(out[0])
 end
--- Size of (1-based or negative) dim d of t, for messages that speak Lua's conventions; nil when
--- d is out of range (the C call then reports it).
+-- Size of (1-based or negative) dim d of t.
 local function dim_size(t, d)
   local i = d > 0 and d - 1 or d + t.ndim
   if i >= 0 and i < t.ndim then return tonumber(t.sizes[i]) end
@@ -343,7 +358,7 @@ end
 -- negative counts from the end).
 function Tensor.narrow(t, d, start, length)
   checkt(t, 'narrow')
-  local c = cdim(d, 'narrow: dim')
+  local c = tdim(t.ndim, d, 'narrow')
   if start == 0 then error('narrow: start 0 is invalid: indices are 1-based', 2) end
   local n = dim_size(t, d)
   if n then
@@ -359,7 +374,7 @@ end
 -- t:select(dim, i) removes dim, taking index i (1-based; negative from the end).
 function Tensor.select(t, d, i)
   checkt(t, 'select')
-  local c = cdim(d, 'select: dim')
+  local c = tdim(t.ndim, d, 'select')
   if i == 0 then error('select: index 0 is invalid: indices are 1-based', 2) end
   local n = dim_size(t, d)
   if n and (i > n or i < -n) then
@@ -376,16 +391,19 @@ end
 Tensor.broadcast_to = Tensor.expand
 function Tensor.expand_as(t, o) return t:expand(props.shape(o)) end
 function Tensor.squeeze(t, d)
-  check(C.vt_tensor_squeeze(t, d == nil and C.VT_ALL_DIMS or cdim(d), out))
+  checkt(t, 'squeeze')
+  check(C.vt_tensor_squeeze(t, d == nil and C.VT_ALL_DIMS or tdim(t.ndim, d, 'squeeze'), out))
   return wrap(out[0])
 end
 function Tensor.unsqueeze(t, d)
   -- 1-based position of the new dim in the result (-1 appends)
-  check(C.vt_tensor_unsqueeze(t, cdim(d), out))
+  checkt(t, 'unsqueeze')
+  check(C.vt_tensor_unsqueeze(t, tdim(t.ndim + 1, d, 'unsqueeze'), out))
   return wrap(out[0])
 end
 function Tensor.flatten(t, s, e)
-  check(C.vt_tensor_flatten(t, s and cdim(s) or 0, e and cdim(e) or -1, out))
+  checkt(t, 'flatten')
+  check(C.vt_tensor_flatten(t, s and tdim(t.ndim, s, 'flatten') or 0, e and tdim(t.ndim, e, 'flatten') or -1, out))
   return wrap(out[0])
 end
 function Tensor.contiguous(t)
@@ -518,7 +536,11 @@ function mt.__newindex(t, k, v)
   local target
   if type(k) == 'number' then target = index_number(t, k)
   elseif type(k) == 'table' then target = Tensor.slice(t, k)
-  else error("cannot set field '" .. tostring(k) .. "' of a tensor", 2) end
+  else
+    local set = setters[k]
+    if set then return set(t, v) end
+    error("cannot set field '" .. tostring(k) .. "' of a tensor", 2)
+  end
   -- C calls made here directly, so that errors point at the assignment (level 3 from check)
   if type(v) == 'boolean' then v = v and 1 or 0 end
   if type(v) == 'number' then check(C.vt_fill_(target, v))
@@ -611,7 +633,11 @@ function M.format(t)
   end
   if n > 0 then collect(src, 0) end
   local fv
-  if isbool then fv = function(v) return v and ' true' or 'false' end
+  if isbool then
+    -- padded to 5 only when a false is shown (as PyTorch: [True, True] but [ True, False])
+    local pad = false
+    for i = 1, #vals do if not vals[i] then pad = true; break end end
+    fv = function(v) return v and (pad and ' true' or 'true') or 'false' end
   else
     local nums = vals
     fv = fmt_number_fn(nums, isfloat)

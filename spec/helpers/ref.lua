@@ -141,13 +141,29 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- The values of t in row-major order as doubles (bool as 0/1; i64 beyond 2^53 rounds: use
 -- ref.vals_i64 for those).
+-- NaNs come back as Lua's canonical NaN: LuaJIT mistakes some NaN bit patterns (negative, with
+-- a payload) read from cdata for other values, so NaNs are recognised from their bits.
 function M.vals(t)
   local n = t:numel()
   local buf = ffi.new('double[?]', math.max(n, 1))
   if n > 0 then capi.check(C.vt_tensor_to_buffer(t, buf, tensor.DT.f64)) end
+  local w = ffi.cast('uint32_t*', buf)
   local r = {}
-  for i = 1, n do r[i] = buf[i - 1] end
+  for i = 1, n do
+    local hi = w[2 * i - 1]  -- little-endian: the high word of element i-1
+    if bit.band(hi, 0x7ff00000) == 0x7ff00000 and (bit.band(hi, 0xfffff) ~= 0 or w[2 * i - 2] ~= 0) then
+      r[i] = NAN
+    else
+      r[i] = buf[i - 1]
+    end
+  end
   return r
+end
+
+-- Is the float at p[i] (a float*) a NaN, judged from its bits (see vals)?
+function M.is_nan_f32(p, i)
+  local u = ffi.cast('uint32_t*', p)[i]
+  return bit.band(u, 0x7f800000) == 0x7f800000 and bit.band(u, 0x7fffff) ~= 0
 end
 
 -- The values of t as int64_t cdata (exact).

@@ -7,8 +7,11 @@
  *   VT_DTYPE_U8   uint8_t      VT_DTYPE_BOOL uint8_t holding 0 or 1
  *
  * Conversions: f32/f64 -> f16/bf16 round to nearest, ties to even; overflow gives ±Inf; NaN stays
- * NaN (quiet, sign kept); subnormals are exact. float -> integer truncates toward zero (C
- * semantics, as PyTorch); NaN, Inf and out-of-range values -> integer give 0 (defined behaviour). anything -> bool is x != 0.
+ * NaN (quiet, sign kept); subnormals are exact. float -> i32/i64 truncates toward zero (C
+ * semantics, as PyTorch) when the truncated value is in range; NaN, Inf and out-of-range values
+ * give 0 (defined behaviour, where C leaves it undefined). float -> u8 truncates to i64, then wraps
+ * modulo 256 (as PyTorch on x86). Integer -> integer wraps (two's complement). Every conversion
+ * rounds once (i64 -> bf16 does not go through f32). anything -> bool is x != 0.
  *
  * Type promotion for binary ops follows PyTorch: a float beats an integer; among floats the
  * wider wins, and f16 with bf16 gives f32; among integers the wider wins; bool is the lowest.

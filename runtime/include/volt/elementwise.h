@@ -3,8 +3,12 @@
  * Shapes: binary ops, where and lerp broadcast their inputs with NumPy rules
  * ((3,1) with (4) gives (3,4)). Dtypes: unary math on integers computes in f32 (as PyTorch);
  * neg/abs/sign/square/relu keep integer dtypes; binary ops promote (dtype.h); div and pow with a
- * fractional exponent on integers give f32; comparisons and logical ops give bool.
- * f16/bf16 compute in f32 and round once on store.
+ * fractional exponent on integers give f32; comparisons and logical ops give bool. A number
+ * with a bool tensor gives i64 (True + 1 == 2), except 0/1 with logical ops.
+ * f16/bf16 compute in f32 and round once on store. Integer overflow wraps.
+ * Aliasing: out may be exactly an input (in place); an input that overlaps out in any other way
+ * (a shifted view of the same storage) is copied first, so results never depend on the order in
+ * which elements are written.
  *
  * Output convention (all ops here): out == NULL allocates the result into *res (a new reference);
  * out != NULL writes into out (shape and dtype must be the result's; out may be one of the

@@ -81,12 +81,15 @@ void vt_tensor_free_storage(vt_tensor* t);
 
 /* ---- inspection -------------------------------------------------------------------------- */
 int vt_tensor_is_contiguous(const vt_tensor* t);
-/* Reads element at a linear row-major index as double (CPU only; for printing, item(), tests). */
+/* Reads element at a linear row-major index as double (CPU only; for printing, item(), tests).
+   A NaN comes back as the plain quiet NaN with its sign (payload bits dropped, so Lua never sees
+   a NaN pattern LuaJIT reserves for its own tagged values). */
 vt_status vt_tensor_get_f64(const vt_tensor* t, int64_t linear_index, double* value);
 vt_status vt_tensor_set_f64(vt_tensor* t, int64_t linear_index, double value);
 /* Reads/writes an i64 exactly (for i64 tensors beyond 2^53). */
 vt_status vt_tensor_get_i64(const vt_tensor* t, int64_t linear_index, int64_t* value);
-/* Copies all elements in row-major order into dst as dst_dt (host memory, CPU tensors). */
+/* Copies all elements in row-major order into dst as dst_dt (host memory, CPU tensors). NaNs in a
+   float destination are written as plain quiet NaNs (see vt_tensor_get_f64). */
 vt_status vt_tensor_to_buffer(const vt_tensor* t, void* dst, vt_dtype dst_dt);
 /* "[2, 3]" into buf; returns buf. */
 const char* vt_shape_str(int ndim, const int64_t* shape, char* buf, size_t n);

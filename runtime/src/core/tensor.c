@@ -208,6 +208,7 @@ vt_status vt_tensor_linspace(double start, double end, int64_t n, vt_dtype dt, v
   double step = n > 1 ? (end - start) / (double)(n - 1) : 0;
   /* symmetric, as PyTorch: the second half counts back from end so end is exact */
   for (int64_t i = 0; i < n; i++) p[i] = i < n / 2 ? start + step * (double)i : end - step * (double)(n - 1 - i);
+  if (n == 1) p[0] = start; /* one point is start, as PyTorch */
   vt_tensor* c;
   vt_status s = vt_tensor_cast(*out, dt, &c);
   vt_tensor_release(*out);
@@ -262,10 +263,26 @@ static vt_status vt_element_ptr(const char* op, const vt_tensor* t, int64_t li, 
   return VT_OK;
 }
 
+/* NaNs handed to Lua become the canonical quiet NaN (sign kept). LuaJIT stores values NaN-tagged:
+ * a double whose top bits are 0xfff9..0xffff (a negative NaN with a payload, e.g. from a bf16
+ * 0xff88 or a quieted signalling NaN) reads back as a corrupt value that can crash or hang the VM. */
+static void vt_canonical_nans(void* p, vt_dtype dt, int64_t n) {
+  if (dt == VT_DTYPE_F64) {
+    double* d = p;
+    for (int64_t i = 0; i < n; i++)
+      if (isnan(d[i])) d[i] = signbit(d[i]) ? -(double)NAN : (double)NAN;
+  } else if (dt == VT_DTYPE_F32) {
+    float* f = p;
+    for (int64_t i = 0; i < n; i++)
+      if (isnan(f[i])) f[i] = signbit(f[i]) ? -NAN : NAN;
+  }
+}
+
 vt_status vt_tensor_get_f64(const vt_tensor* t, int64_t li, double* v) {
   char* p;
   VT_TRY(vt_element_ptr("get", t, li, &p));
   vt_dtype_convert(v, VT_DTYPE_F64, p, t->dt, 1);
+  vt_canonical_nans(v, VT_DTYPE_F64, 1);
   return VT_OK;
 }
 
@@ -290,7 +307,9 @@ vt_status vt_tensor_to_buffer(const vt_tensor* t, void* dst, vt_dtype ddt) {
   VT_CHECK_ARG(dst != NULL, "to_buffer: NULL destination");
   vt_tensor v;
   vt_host_view(&v, dst, ddt, t->ndim, t->sizes);
-  return vt_tensor_copy_(&v, t);
+  VT_TRY(vt_tensor_copy_(&v, t));
+  vt_canonical_nans(dst, ddt, t->nelem);
+  return VT_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */

@@ -7,6 +7,19 @@
  */
 #define EW_U(expr) for (int64_t i = 0; i < m; i++) { CT v = x0[i]; y[i] = (expr); } break
 #define EW_B(expr) for (int64_t i = 0; i < m; i++) { CT u = x0[i], v = x1[i]; y[i] = (expr); } break
+/* Integer + - * and negation wrap (two's complement): computed in uint64_t, since signed
+   overflow is undefined in C. For float types these are the plain operations. */
+#if IS_FLOAT
+#define EW_ADD(a, b) ((a) + (b))
+#define EW_SUB(a, b) ((a) - (b))
+#define EW_MUL(a, b) ((a) * (b))
+#define EW_NEG(a) (-(a))
+#else
+#define EW_ADD(a, b) ((CT)((uint64_t)(a) + (uint64_t)(b)))
+#define EW_SUB(a, b) ((CT)((uint64_t)(a) - (uint64_t)(b)))
+#define EW_MUL(a, b) ((CT)((uint64_t)(a) * (uint64_t)(b)))
+#define EW_NEG(a) ((CT)(0 - (uint64_t)(a)))
+#endif
 
 static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, int64_t m) {
   const CT* x0 = x[0];
@@ -14,10 +27,10 @@ static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, in
   const CT* x2 = x[2];
   switch (op) {
     /* unary */
-    case VT_OP_neg: EW_U(-v);
-    case VT_OP_abs: EW_U(v < 0 ? -v : v);
+    case VT_OP_neg: EW_U(EW_NEG(v));
+    case VT_OP_abs: EW_U(v < 0 ? EW_NEG(v) : (v == 0 ? (CT)0 : v)); /* abs(-0.0) = +0.0 */
     case VT_OP_sign: EW_U((CT)((v > 0) - (v < 0)) + (v != v ? v : 0));
-    case VT_OP_square: EW_U(v * v);
+    case VT_OP_square: EW_U(EW_MUL(v, v));
     case VT_OP_relu: EW_U(v < 0 ? 0 : v);
     case VT_OP_logical_not: EW_U((CT)(v == 0));
 #if IS_FLOAT
@@ -64,9 +77,9 @@ static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, in
       break;
 #endif
     /* binary */
-    case VT_OP_add: EW_B(u + v);
-    case VT_OP_sub: EW_B(u - v);
-    case VT_OP_mul: EW_B(u * v);
+    case VT_OP_add: EW_B(EW_ADD(u, v));
+    case VT_OP_sub: EW_B(EW_SUB(u, v));
+    case VT_OP_mul: EW_B(EW_MUL(u, v));
     case VT_OP_maximum: EW_B((u != u || u > v) ? u : v);
     case VT_OP_minimum: EW_B((u != u || u < v) ? u : v);
     case VT_OP_eq: EW_B((CT)(u == v));
@@ -120,3 +133,7 @@ static void EW_NAME(ew_run)(const ew_ctx* c, char** p, const int64_t* st, int64_
 
 #undef EW_U
 #undef EW_B
+#undef EW_ADD
+#undef EW_SUB
+#undef EW_MUL
+#undef EW_NEG

@@ -5,7 +5,9 @@
  * (sums with 8 independent partial sums, combined in a fixed order); integer sums, products and
  * comparisons run in int64 (sums and products wrap). var/std: each chunk is summed two-pass
  * (mean, then squared deviations) and chunks merge with Chan's formula (Welford per element in
- * the column path). logsumexp/softmax subtract the running maximum. Results round once, on store.
+ * the column path). logsumexp/softmax subtract the running maximum; for f32/f16/bf16 they take
+ * exp in float with rd_expf (vectorisable, ~2 ulp) and sum in double; f64 uses libm's exp.
+ * Results round once, on store.
  *
  * Layout: the input's dims split into kept dims (one output per index) and reduced dims; size-1
  * dims are dropped, reduced dims are ordered by stride (REDUCE only: its ops do not care about
@@ -28,6 +30,9 @@
 #include <string.h>
 #include "backend/cpu/cpu.h"
 #include "volt/ops.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define RD_CH 512    /* elements per load buffer; outputs per column tile                     */
 #define RD_RB 16384  /* reduced elements per block when one reduction is split across threads */
@@ -244,6 +249,73 @@ static double rd_sumsq_d(const double* v, int64_t n, double c) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+/* Largest / smallest of n doubles, NaN if any is NaN (-inf / +inf when n == 0). Lanes so the
+   loop vectorises; the result does not depend on the order. */
+static double rd_max_d(const double* v, int64_t n) {
+  double m[8], u[8]; /* u[k]: a NaN seen in lane k, else 0 (all-double lanes vectorise) */
+  for (int k = 0; k < 8; k++) {
+    m[k] = -INFINITY;
+    u[k] = 0;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) {
+      double x = v[i + k];
+      m[k] = x > m[k] ? x : m[k];
+      u[k] = x != x ? x : u[k];
+    }
+  for (int k = 0; i < n; i++, k++) {
+    m[k] = v[i] > m[k] ? v[i] : m[k];
+    u[k] = v[i] != v[i] ? v[i] : u[k];
+  }
+  double r = -INFINITY, nan = 0;
+  for (int k = 0; k < 8; k++) {
+    r = m[k] > r ? m[k] : r;
+    nan = u[k] != u[k] ? u[k] : nan;
+  }
+  return nan != nan ? nan : r;
+}
+
+static double rd_min_d(const double* v, int64_t n) {
+  double m[8], u[8];
+  for (int k = 0; k < 8; k++) {
+    m[k] = INFINITY;
+    u[k] = 0;
+  }
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++) {
+      double x = v[i + k];
+      m[k] = x < m[k] ? x : m[k];
+      u[k] = x != x ? x : u[k];
+    }
+  for (int k = 0; i < n; i++, k++) {
+    m[k] = v[i] < m[k] ? v[i] : m[k];
+    u[k] = v[i] != v[i] ? v[i] : u[k];
+  }
+  double r = INFINITY, nan = 0;
+  for (int k = 0; k < 8; k++) {
+    r = m[k] < r ? m[k] : r;
+    nan = u[k] != u[k] ? u[k] : nan;
+  }
+  return nan != nan ? nan : r;
+}
+
+/* a[k] += (double)f[k], k < w (the column path's f32 sum). */
+static void rd_add_f32(double* restrict a, const float* restrict f, int64_t w) {
+  int64_t k = 0;
+#if defined(__SSE2__)
+  /* GCC's own vectorisation of this loop spills half of every float4 through the stack */
+  for (; k + 4 <= w; k += 4) {
+    __m128 v = _mm_loadu_ps(f + k);
+    __m128d lo = _mm_cvtps_pd(v), hi = _mm_cvtps_pd(_mm_movehl_ps(v, v));
+    _mm_storeu_pd(a + k, _mm_add_pd(_mm_loadu_pd(a + k), lo));
+    _mm_storeu_pd(a + k + 2, _mm_add_pd(_mm_loadu_pd(a + k + 2), hi));
+  }
+#endif
+  for (; k < w; k++) a[k] += (double)f[k];
+}
+
 /* Chan's merge of (nb, mean mb, M2 m2b) into a var state. */
 static void rd_var_merge(rd_state* s, int64_t nb, double mb, double m2b) {
   if (nb == 0) return;
@@ -271,18 +343,8 @@ static void rd_row_d(const rd_op* o, rd_state* s, const double* v, int64_t n, in
       s->a = p;
       break;
     }
-    case VT_OP_amax: {
-      double m = s->a;
-      for (int64_t i = 0; i < n; i++) m = rd_fmax(m, v[i]);
-      s->a = m;
-      break;
-    }
-    case VT_OP_amin: {
-      double m = s->a;
-      for (int64_t i = 0; i < n; i++) m = rd_fmin(m, v[i]);
-      s->a = m;
-      break;
-    }
+    case VT_OP_amax: s->a = rd_fmax(s->a, rd_max_d(v, n)); break;
+    case VT_OP_amin: s->a = rd_fmin(s->a, rd_min_d(v, n)); break;
     case VT_OP_var:
     case VT_OP_std: {
       if (n == 0) break;
@@ -291,9 +353,7 @@ static void rd_row_d(const rd_op* o, rd_state* s, const double* v, int64_t n, in
       break;
     }
     case VT_OP_logsumexp: {
-      double cm = -INFINITY;
-      for (int64_t i = 0; i < n; i++) cm = rd_fmax(cm, v[i]);
-      double m = rd_fmax(s->a, cm);
+      double m = rd_fmax(s->a, rd_max_d(v, n));
       if (!isfinite(m)) { /* +inf, NaN, or everything -inf so far: the result is m */
         s->a = m;
         break;
@@ -734,9 +794,7 @@ static void rd_col_step(const rd_op* o, rd_cols* c, const char* p, int64_t es, i
   } else if (dt == VT_DTYPE_F64) {
     rd_col_d(o, c, (const double*)p, w, idx);
   } else if (dt == VT_DTYPE_F32 && (o->op == VT_OP_sum || o->op == VT_OP_mean)) {
-    const float* f = (const float*)p;
-    double* restrict a = c->a;
-    for (int64_t k = 0; k < w; k++) a[k] += (double)f[k];
+    rd_add_f32(c->a, (const float*)p, w);
   } else {
     double buf[RD_CH];
     vt_cpu_load_f64(buf, p, es, dt, w);
@@ -905,31 +963,28 @@ typedef struct {
 
 /* Largest of n floats; NaN if any is NaN. */
 static float sm_max_f32(const float* x, int64_t n) {
-  float m[8];
-  int nan[8];
+  float m[8], u[8];
   for (int k = 0; k < 8; k++) {
     m[k] = -INFINITY;
-    nan[k] = 0;
+    u[k] = 0;
   }
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     for (int k = 0; k < 8; k++) {
       float v = x[i + k];
       m[k] = v > m[k] ? v : m[k];
-      nan[k] |= v != v;
+      u[k] = v != v ? v : u[k];
     }
   for (int k = 0; i < n; i++, k++) {
-    float v = x[i];
-    m[k] = v > m[k] ? v : m[k];
-    nan[k] |= v != v;
+    m[k] = x[i] > m[k] ? x[i] : m[k];
+    u[k] = x[i] != x[i] ? x[i] : u[k];
   }
-  float r = -INFINITY;
-  int any = 0;
+  float r = -INFINITY, nan = 0;
   for (int k = 0; k < 8; k++) {
     r = m[k] > r ? m[k] : r;
-    any |= nan[k];
+    nan = u[k] != u[k] ? u[k] : nan;
   }
-  return any ? NAN : r;
+  return nan != nan ? nan : r;
 }
 
 /* Contiguous f32 row: float exp (rd_expf), double sum. y may be x. */
