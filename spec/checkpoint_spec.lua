@@ -153,6 +153,13 @@ describe('checkpoint round trip', function()
     assert.are.equal('seven', b[7])
   end)
 
+  it('saves and loads a table without tensors (a zero-tensor file: fuzzer regression)', function()
+    volt.save(tmp('none.safetensors'), {})
+    assert.are.same({}, volt.load(tmp('none.safetensors')))
+    volt.save(tmp('none.safetensors'), {step = 3})
+    assert.are.same({step = 3}, volt.load(tmp('none.safetensors'), {mmap = false}))
+  end)
+
   it('names tensors by their path (PyTorch state-dict names) and a shared tensor once', function()
     local w = volt.randn(2, 2)
     volt.save(tmp('names.safetensors'), {model = {['fc.weight'] = w, tied = w}, optim = {{exp_avg = {['fc.weight'] = w * 2}}}})

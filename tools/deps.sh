@@ -7,6 +7,8 @@ PKGS=(build-essential cmake ninja-build pkg-config
       libopenblas-openmp-dev
       libedit-dev zlib1g-dev
       lua-busted
+      clang libclang-rt-14-dev                          # the libFuzzer target (tools/fuzz.sh)
+      python3 python3-venv                              # interop specs: safetensors/numpy from PyPI
       dataset-fashion-mnist bible-kjv bible-kjv-text)   # data the examples and specs use
 missing=()
 for p in "${PKGS[@]}"; do

@@ -25,7 +25,7 @@ echo "== building $out/ckpt_fuzz with $CC"
 "$CC" -g -O1 -std=c11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -fopenmp=libgomp -D_GNU_SOURCE -DVOLT_VERSION_STRING='"fuzz"' -DVOLT_BLAS_FLAVOUR='"fuzz"' \
   -Iruntime/include -Iruntime/src -I"$blas_inc" -w \
-  fuzz/ckpt_fuzz.c $srcs -L"$blas_lib" -Wl,-rpath,"$blas_lib" -lopenblas -lgomp -lm -lpthread \
+  fuzz/ckpt_fuzz.c $srcs -L"$blas_lib" -Wl,-rpath,"$blas_lib" -lopenblas -lgomp -lz -lm -lpthread \
   -o "$out/ckpt_fuzz"
 # seeds: the committed corpus (read-only) plus a working corpus that grows across runs
 seeds=spec/fixtures/ckpt

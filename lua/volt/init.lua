@@ -7,6 +7,10 @@
 --   index       gather/scatter/index_select/cat/stack/split/one_hot/tril/triu
 --   linalg      matmul
 --   random      the Philox generator: manual_seed, rand, randn, randint, randperm, ...
+--   checkpoint  volt.save / volt.load (safetensors), lazy reads, async saves
+-- Namespaces loaded on first use (so `require 'volt'` stays fast):
+--   volt.data   datasets, DataLoader, transforms, readers (IDX, npy, CSV)
+--   volt.optim  optimizers, schedulers, gradient clipping
 local capi = require 'volt.capi'
 local C, ffi = capi.C, capi.ffi
 
@@ -39,5 +43,15 @@ function volt.cuda_device_count() return C.vt_device_count(1) end
 function volt.memory_allocated(dev)
   return tonumber(C.vt_storage_live_bytes(dev == 'cuda' and 1 or 0))
 end
+
+local lazy = {data = 'volt.data', optim = 'volt.optim'}
+setmetatable(volt, {__index = function(t, k)
+  local m = lazy[k]
+  if m then
+    local mod = require(m)
+    rawset(t, k, mod)
+    return mod
+  end
+end})
 
 return volt

@@ -18,35 +18,12 @@
 --   local ds = Squares(10)          -- #ds == 10, ds:get(3) -> {x = 3, y = 9}
 --
 -- A plain Lua table with len() and get() methods works everywhere a dataset is expected.
-local Dataset = {__name = 'Dataset'}
-Dataset.__index = Dataset
+local proxy = require 'volt.data.proxy'
 
-local proxy_mt = {}   -- metatables of instances, to recognise them
-
-local function instantiate(cls, ...)
-  local state = setmetatable({}, cls)
-  local p = newproxy(true)
-  local mt = getmetatable(p)
-  mt.__index = state
-  mt.__newindex = state
-  mt.__len = function(self) return self:len() end
-  mt.__tostring = function(self) return self:__tostring() end
-  mt.__call = cls.__call_instance
-  mt.__volt_class = cls
-  proxy_mt[mt] = true
-  if cls.init then cls.init(p, ...) end
-  return p
-end
+local Dataset = proxy.class('Dataset')
 
 -- Cls = Base:extend(name): a subclass; Cls(...) makes an instance and calls Cls.init(self, ...).
-function Dataset.extend(base, name)
-  local cls = {__name = name or 'Dataset'}
-  cls.__index = cls
-  cls.super = base
-  return setmetatable(cls, {__index = base, __call = instantiate})
-end
-
-setmetatable(Dataset, {__call = instantiate})
+function Dataset.extend(base, name) return proxy.class(name or 'Dataset', base) end
 
 function Dataset.len(self)
   error(tostring(self.__name) .. ': len() is not implemented (a Dataset subclass defines len and get)', 2)
@@ -57,11 +34,7 @@ end
 function Dataset.__tostring(self) return self.__name .. '(' .. self:len() .. ' samples)' end
 
 -- The class of an instance (nil for anything else).
-function Dataset.class_of(x)
-  if type(x) ~= 'userdata' then return nil end
-  local mt = getmetatable(x)
-  return mt and proxy_mt[mt] and mt.__volt_class or nil
-end
+Dataset.class_of = proxy.class_of
 
 -- The length of any dataset: a Volt dataset, or a table with len() (or a __len the VM honours).
 function Dataset.length(ds)

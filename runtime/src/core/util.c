@@ -46,8 +46,8 @@ vt_status vt_broadcast_shapes(const char* op, int na, const int64_t* sa, int nb,
     int ia = na - n + i, ib = nb - n + i;
     int64_t a = ia >= 0 ? sa[ia] : 1, b = ib >= 0 ? sb[ib] : 1;
     if (a != b && a != 1 && b != 1)
-      return vt_set_error(VT_ERR_SHAPE, "%s: shapes %s and %s cannot be broadcast (dim %d: %lld vs %lld)",
-                          op, vt_shape_s2(na, sa), vt_shape_s2(nb, sb), i, (long long)a, (long long)b);
+      return vt_set_error(VT_ERR_SHAPE, "%s: shapes %s and %s cannot be broadcast (dim %d from the end: %lld vs %lld)",
+                          op, vt_shape_s2(na, sa), vt_shape_s2(nb, sb), n - i, (long long)a, (long long)b);
     sout[i] = a == 1 ? b : a;
   }
   *nout = n;

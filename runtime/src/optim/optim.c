@@ -53,13 +53,17 @@ static void run_f32(const vt_fused* f, int i, int64_t o, int64_t m) {
   for (int s = 0; s < f->k; s++) {
     b[s] = NULL;
     if (!w[s]) continue;
+    if (w[s]->dt == VT_DTYPE_F32) {       /* same type: update in place, no copy */
+      b[s] = (float*)w[s]->ptr + o;
+      continue;
+    }
     int64_t isz = (int64_t)vt_dtype_size((vt_dtype)w[s]->dt);
     vt_cpu_load_f32(buf[s], (const char*)w[s]->ptr + o * isz, isz, w[s]->dt, m);
     b[s] = buf[s];
   }
   f->f32(f, i, b, m);
   for (int s = 0; s < f->k; s++) {
-    if (!w[s] || !f->write[s]) continue;
+    if (!w[s] || !f->write[s] || w[s]->dt == VT_DTYPE_F32) continue;
     int64_t isz = (int64_t)vt_dtype_size((vt_dtype)w[s]->dt);
     vt_cpu_store_f32((char*)w[s]->ptr + o * isz, isz, w[s]->dt, buf[s], m);
   }
@@ -72,13 +76,17 @@ static void run_f64(const vt_fused* f, int i, int64_t o, int64_t m) {
   for (int s = 0; s < f->k; s++) {
     b[s] = NULL;
     if (!w[s]) continue;
+    if (w[s]->dt == VT_DTYPE_F64) {       /* same type: update in place, no copy */
+      b[s] = (double*)w[s]->ptr + o;
+      continue;
+    }
     int64_t isz = (int64_t)vt_dtype_size((vt_dtype)w[s]->dt);
     vt_cpu_load_f64(buf[s], (const char*)w[s]->ptr + o * isz, isz, w[s]->dt, m);
     b[s] = buf[s];
   }
   f->f64(f, i, b, m);
   for (int s = 0; s < f->k; s++) {
-    if (!w[s] || !f->write[s]) continue;
+    if (!w[s] || !f->write[s] || w[s]->dt == VT_DTYPE_F64) continue;
     int64_t isz = (int64_t)vt_dtype_size((vt_dtype)w[s]->dt);
     vt_cpu_store_f64((char*)w[s]->ptr + o * isz, isz, w[s]->dt, buf[s], m);
   }
