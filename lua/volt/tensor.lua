@@ -604,6 +604,8 @@ end
 
 function M.format(t)
   if not is_tensor(t) then return tostring(t) end
+  -- a raw vt_tensor* from FFI code shares the metatype and may be NULL
+  if ffi.cast('void*', t) == nil then return 'tensor(NULL)' end
   if bit.band(t.flags, FREED) ~= 0 then return 'tensor(<freed>)' end
   local src = t
   if t.dev.type ~= 0 then src = t:to('cpu') end
