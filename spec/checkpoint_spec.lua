@@ -540,6 +540,12 @@ describe('checkpoint interop', function()
     assert.are.equal(42, dst['bn.num_batches_tracked']:item())
   end)
 
+  it('loads a file holding only an empty tensor (a fuzzer find: UB on a 0-byte storage)', function()
+    local t = volt.load(FIX .. 'empty_tensor.safetensors')
+    assert.are.equal('u8', t.a.dtype)
+    assert.are.same({0}, t.a.shape)
+  end)
+
   it('keeps loading the committed format-1 file Volt wrote (spec/fixtures/ckpt/volt_v1.safetensors)', function()
     local obj, meta = volt.load(FIX .. 'volt_v1.safetensors')
     assert.are.equal('1', meta['volt.format'])

@@ -189,7 +189,7 @@ describe('volt host', function()
 
     it('raises "interrupted" in running code on SIGINT', function()
       local code, _, err = run({ '-e', 'while true do local k = next({1}) end' },
-                               { prefix = 'timeout --preserve-status -s INT -k 5 0.5' })
+                               { prefix = 'timeout --preserve-status -s INT -k 10 2' }) -- 2 s: ASan builds start slowly
       assert.are.equal(1, code)
       assert.truthy(err:find('interrupted', 1, true))
       assert.truthy(err:find('stack traceback:', 1, true))

@@ -66,8 +66,10 @@ void vt_tensor_update(vt_tensor* t) {
   }
   t->flags = contig ? (t->flags | VT_TENSOR_CONTIGUOUS) : (t->flags & ~VT_TENSOR_CONTIGUOUS);
   /* headers without storage (stack views over foreign memory) keep the pointer they were given */
-  if (t->storage)
-    t->ptr = (char*)vt_storage_data(t->storage) + (n > 0 ? t->offset * (int64_t)vt_dtype_size(t->dt) : 0);
+  if (t->storage) {
+    char* base = vt_storage_data(t->storage); /* NULL for a 0-byte storage */
+    t->ptr = (base && n > 0) ? base + t->offset * (int64_t)vt_dtype_size(t->dt) : base;
+  }
 }
 
 void vt_tensor_expand_view(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor* v) {
