@@ -18,20 +18,8 @@
 local volt = require 'volt'
 local ffi = require 'ffi'
 
-pcall(ffi.cdef, [[
-typedef struct { long tv_sec; long tv_nsec; } vt_bench_timespec;
-int clock_gettime(int clk, vt_bench_timespec* ts);
-]])
-local ts = ffi.new('vt_bench_timespec')
-local function now()
-  ffi.C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-end
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  return n % 2 == 1 and xs[(n + 1) / 2] or (xs[n / 2] + xs[n / 2 + 1]) / 2
-end
+local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
+local now, median = B.now, B.median
 
 local folder = arg and arg[1] or '/tmp'
 local reps = tonumber(arg and arg[2]) or 3

@@ -12,25 +12,13 @@ local volt = require 'volt'
 local ffi = require 'ffi'
 
 pcall(ffi.cdef, [[
-typedef struct { long tv_sec; long tv_nsec; } vt_bench_timespec;
-int clock_gettime(int clk, vt_bench_timespec* ts);
 void cblas_sgemm(int order, int transa, int transb, int m, int n, int k, float alpha,
                  const float* a, int lda, const float* b, int ldb, float beta, float* c, int ldc);
 ]])
-local CLOCK_MONOTONIC, ROW_MAJOR, NO_TRANS = 1, 101, 111
+local ROW_MAJOR, NO_TRANS = 101, 111
 
-local ts = ffi.new('vt_bench_timespec')
-local function now()
-  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-end
-
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  if n % 2 == 1 then return xs[(n + 1) / 2] end
-  return (xs[n / 2] + xs[n / 2 + 1]) / 2
-end
+local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
+local now, median = B.now, B.median
 
 local function filled(n, seed)
   local t = volt.empty(n, n)

@@ -14,22 +14,9 @@ local ffi = require 'ffi'
 local capi = require 'volt.capi'
 local C = capi.C
 
-pcall(ffi.cdef, [[
-typedef struct { long tv_sec; long tv_nsec; } vt_bench_timespec;
-int clock_gettime(int clk, vt_bench_timespec* ts);
-]])
-local ts = ffi.new('vt_bench_timespec')
-local function now()
-  ffi.C.clock_gettime(1, ts)
-  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
-end
+local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
+local now, median = B.now, B.median
 
-local function median(xs)
-  table.sort(xs)
-  local n = #xs
-  if n % 2 == 1 then return xs[(n + 1) / 2] end
-  return (xs[n / 2] + xs[n / 2 + 1]) / 2
-end
 
 local BLOCK, BLOCKS = 20000, 25
 
