@@ -7,6 +7,7 @@
 --   index       gather/scatter/index_select/cat/stack/split/one_hot/tril/triu
 --   linalg      matmul
 --   random      the Philox generator: manual_seed, rand, randn, randint, randperm, ...
+--   autograd    requires_grad, grad, backward, no_grad, detach, autograd.Function
 --   checkpoint  volt.save / volt.load (safetensors), lazy reads, async saves
 -- Namespaces loaded on first use (so `require 'volt'` stays fast):
 --   volt.data   datasets, DataLoader, transforms, readers (IDX, npy, CSV)
@@ -32,6 +33,7 @@ merge(require 'volt.reduce')
 merge(require 'volt.index')
 merge(require 'volt.linalg')
 merge(require 'volt.random')
+merge(require 'volt.autograd')
 merge(require 'volt.checkpoint')
 
 function volt.build_info() return ffi.string(C.vt_build_info()) end

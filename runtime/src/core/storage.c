@@ -15,6 +15,7 @@ struct vt_storage {
   void (*deleter)(void* ctx); /* foreign memory: called instead of the backend's free */
   void* ctx;
   int foreign;
+  uint32_t version; /* bumped by every write through a tensor (autograd's saved-tensor check) */
 };
 
 static atomic_llong vt_live[VT_DEVICE_TYPE_COUNT];
@@ -95,4 +96,10 @@ int64_t vt_storage_live_bytes(vt_device_type t) {
 }
 int64_t vt_storage_total_allocated(vt_device_type t) {
   return (t >= 0 && t < VT_DEVICE_TYPE_COUNT) ? atomic_load(&vt_total[t]) : 0;
+}
+
+/* The version counter autograd compares saved tensors against (autograd/ag.h). */
+uint32_t vt_storage_version(const vt_storage* s) { return s ? __atomic_load_n(&s->version, __ATOMIC_RELAXED) : 0; }
+void vt_storage_bump_version(vt_storage* s) {
+  if (s) __atomic_fetch_add(&s->version, 1, __ATOMIC_RELAXED);
 }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include "backend/backend.h"
+#include "autograd/ag.h"
 #include "core/util.h"
 #include "volt/elementwise.h"
 #include "volt/tensor.h"
@@ -296,6 +297,7 @@ vt_status vt_tensor_get_i64(const vt_tensor* t, int64_t li, int64_t* v) {
 vt_status vt_tensor_set_f64(vt_tensor* t, int64_t li, double v) {
   char* p;
   VT_TRY(vt_element_ptr("set", t, li, &p));
+  VT_TRY(vt_ag_on_write("set", t));
   vt_dtype_convert(p, t->dt, &v, VT_DTYPE_F64, 1);
   return VT_OK;
 }
@@ -395,7 +397,7 @@ static int vt_view_strides(const vt_tensor* t, int ndim, const int64_t* shape, i
   return view_d == -1;
 }
 
-vt_status vt_tensor_view(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
+static vt_status vt_tensor_view_impl(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "view: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("view", "tensor", t));
@@ -409,7 +411,7 @@ vt_status vt_tensor_view(const vt_tensor* t, int ndim, const int64_t* shape, vt_
   return vt_make_view(t, ndim, sh, st, t->offset, out);
 }
 
-vt_status vt_tensor_reshape(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
+static vt_status vt_tensor_reshape_impl(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "reshape: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("reshape", "tensor", t));
@@ -423,7 +425,7 @@ vt_status vt_tensor_reshape(const vt_tensor* t, int ndim, const int64_t* shape, 
   return s;
 }
 
-vt_status vt_tensor_transpose(const vt_tensor* t, int d0, int d1, vt_tensor** out) {
+static vt_status vt_tensor_transpose_impl(const vt_tensor* t, int d0, int d1, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "transpose: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("transpose", "tensor", t));
@@ -439,7 +441,7 @@ vt_status vt_tensor_transpose(const vt_tensor* t, int d0, int d1, vt_tensor** ou
   return vt_make_view(t, t->ndim, sh, st, t->offset, out);
 }
 
-vt_status vt_tensor_permute(const vt_tensor* t, const int* perm, vt_tensor** out) {
+static vt_status vt_tensor_permute_impl(const vt_tensor* t, const int* perm, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "permute: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("permute", "tensor", t));
@@ -457,7 +459,7 @@ vt_status vt_tensor_permute(const vt_tensor* t, const int* perm, vt_tensor** out
   return vt_make_view(t, t->ndim, sh, st, t->offset, out);
 }
 
-vt_status vt_tensor_narrow(const vt_tensor* t, int dim, int64_t start, int64_t length, vt_tensor** out) {
+static vt_status vt_tensor_narrow_impl(const vt_tensor* t, int dim, int64_t start, int64_t length, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "narrow: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("narrow", "tensor", t));
@@ -475,7 +477,7 @@ vt_status vt_tensor_narrow(const vt_tensor* t, int dim, int64_t start, int64_t l
   return vt_make_view(t, t->ndim, sh, t->strides, t->offset + (length ? start * t->strides[d] : 0), out);
 }
 
-vt_status vt_tensor_select(const vt_tensor* t, int dim, int64_t index, vt_tensor** out) {
+static vt_status vt_tensor_select_impl(const vt_tensor* t, int dim, int64_t index, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "select: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("select", "tensor", t));
@@ -497,7 +499,7 @@ vt_status vt_tensor_select(const vt_tensor* t, int dim, int64_t index, vt_tensor
   return vt_make_view(t, t->ndim - 1, sh, st, t->offset + index * t->strides[d], out);
 }
 
-vt_status vt_tensor_slice(const vt_tensor* t, int dim, int64_t start, int64_t stop, int64_t step,
+static vt_status vt_tensor_slice_impl(const vt_tensor* t, int dim, int64_t start, int64_t stop, int64_t step,
                           vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "slice: NULL output");
   *out = NULL;
@@ -522,7 +524,7 @@ vt_status vt_tensor_slice(const vt_tensor* t, int dim, int64_t start, int64_t st
   return vt_make_view(t, t->ndim, sh, st, t->offset + (len ? start * t->strides[d] : 0), out);
 }
 
-vt_status vt_tensor_expand(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
+static vt_status vt_tensor_expand_impl(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "expand: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("expand", "tensor", t));
@@ -542,8 +544,8 @@ vt_status vt_tensor_expand(const vt_tensor* t, int ndim, const int64_t* shape, v
     } else {
       if (want == -1) want = t->sizes[j];
       if (want != t->sizes[j] && t->sizes[j] != 1)
-        return vt_set_error(VT_ERR_SHAPE, "expand: cannot expand %s to %s (dim %d: %lld to %lld)",
-                            vt_shape_s(t), vt_shape_s2(ndim, shape), i, (long long)t->sizes[j],
+        return vt_set_error(VT_ERR_SHAPE, "expand: cannot expand %s to %s (dim %d from the end: %lld to %lld)",
+                            vt_shape_s(t), vt_shape_s2(ndim, shape), ndim - i, (long long)t->sizes[j],
                             (long long)want);
       if (want < 0) return vt_set_error(VT_ERR_SHAPE, "expand: invalid size %lld", (long long)want);
       sh[i] = want;
@@ -553,7 +555,7 @@ vt_status vt_tensor_expand(const vt_tensor* t, int ndim, const int64_t* shape, v
   return vt_make_view(t, ndim, sh, st, t->offset, out);
 }
 
-vt_status vt_tensor_squeeze(const vt_tensor* t, int dim, vt_tensor** out) {
+static vt_status vt_tensor_squeeze_impl(const vt_tensor* t, int dim, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "squeeze: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("squeeze", "tensor", t));
@@ -570,7 +572,7 @@ vt_status vt_tensor_squeeze(const vt_tensor* t, int dim, vt_tensor** out) {
   return vt_make_view(t, k, sh, st, t->offset, out);
 }
 
-vt_status vt_tensor_unsqueeze(const vt_tensor* t, int dim, vt_tensor** out) {
+static vt_status vt_tensor_unsqueeze_impl(const vt_tensor* t, int dim, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "unsqueeze: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("unsqueeze", "tensor", t));
@@ -591,13 +593,75 @@ vt_status vt_tensor_unsqueeze(const vt_tensor* t, int dim, vt_tensor** out) {
   return vt_make_view(t, t->ndim + 1, sh, st, t->offset, out);
 }
 
-vt_status vt_tensor_as_strided(const vt_tensor* t, int ndim, const int64_t* shape, const int64_t* stride,
+static vt_status vt_tensor_as_strided_impl(const vt_tensor* t, int ndim, const int64_t* shape, const int64_t* stride,
                                int64_t offset, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "as_strided: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("as_strided", "tensor", t));
   VT_CHECK_ARG(t->storage != NULL, "as_strided: tensor has no storage");
   return vt_tensor_from_storage(t->storage, t->dt, ndim, shape, stride, offset, out);
+}
+
+/* ---- autograd: each view records a node when its input requires grad (autograd/ag.h) ---- */
+vt_status vt_tensor_view(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
+  VT_TRY(vt_tensor_view_impl(t, ndim, shape, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_VIEW, .name = "view"}, t, out);
+}
+vt_status vt_tensor_reshape(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
+  VT_TRY(vt_tensor_reshape_impl(t, ndim, shape, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_VIEW, .name = "reshape"}, t, out);
+}
+vt_status vt_tensor_transpose(const vt_tensor* t, int d0, int d1, vt_tensor** out) {
+  VT_TRY(vt_tensor_transpose_impl(t, d0, d1, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  if (t->ndim == 0) return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_VIEW, .name = "transpose"}, t, out);
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_TRANSPOSE, .i = {d0, d1}}, t, out);
+}
+vt_status vt_tensor_permute(const vt_tensor* t, const int* perm, vt_tensor** out) {
+  VT_TRY(vt_tensor_permute_impl(t, perm, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  vt_ag_rec r = {.op = VT_AG_PERMUTE};
+  for (int i = 0; i < t->ndim; i++) r.i[i] = perm[i] < 0 ? perm[i] + t->ndim : perm[i];
+  return vt_ag_record_view(&r, t, out);
+}
+vt_status vt_tensor_narrow(const vt_tensor* t, int dim, int64_t start, int64_t length, vt_tensor** out) {
+  VT_TRY(vt_tensor_narrow_impl(t, dim, start, length, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_NARROW, .i = {dim, start, length}}, t, out);
+}
+vt_status vt_tensor_select(const vt_tensor* t, int dim, int64_t index, vt_tensor** out) {
+  VT_TRY(vt_tensor_select_impl(t, dim, index, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_SELECT, .i = {dim, index}}, t, out);
+}
+vt_status vt_tensor_slice(const vt_tensor* t, int dim, int64_t start, int64_t stop, int64_t step,
+                          vt_tensor** out) {
+  VT_TRY(vt_tensor_slice_impl(t, dim, start, stop, step, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_SLICE, .i = {dim, start, stop, step}}, t, out);
+}
+vt_status vt_tensor_expand(const vt_tensor* t, int ndim, const int64_t* shape, vt_tensor** out) {
+  VT_TRY(vt_tensor_expand_impl(t, ndim, shape, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_EXPAND}, t, out);
+}
+vt_status vt_tensor_squeeze(const vt_tensor* t, int dim, vt_tensor** out) {
+  VT_TRY(vt_tensor_squeeze_impl(t, dim, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_VIEW, .name = "squeeze"}, t, out);
+}
+vt_status vt_tensor_unsqueeze(const vt_tensor* t, int dim, vt_tensor** out) {
+  VT_TRY(vt_tensor_unsqueeze_impl(t, dim, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_VIEW, .name = "unsqueeze"}, t, out);
+}
+vt_status vt_tensor_as_strided(const vt_tensor* t, int ndim, const int64_t* shape, const int64_t* stride,
+                               int64_t offset, vt_tensor** out) {
+  VT_TRY(vt_tensor_as_strided_impl(t, ndim, shape, stride, offset, out));
+  if (!vt_ag_on1(t)) return VT_OK;
+  return vt_ag_record_view(&(vt_ag_rec){.op = VT_AG_AS_STRIDED}, t, out);
 }
 
 vt_status vt_tensor_flatten(const vt_tensor* t, int start, int end, vt_tensor** out) {
@@ -629,7 +693,19 @@ static int vt_storage_overlap(const vt_tensor* a, const vt_tensor* b) {
   return a->storage && a->storage == b->storage && a->nelem > 0 && b->nelem > 0;
 }
 
+static vt_status vt_tensor_copy_impl(vt_tensor* dst, const vt_tensor* src);
+
+/* Writes are checked (in-place on tensors that require grad) and counted (the storage version);
+   a copy from a tensor that requires grad records into dst (autograd/ag.h). */
 vt_status vt_tensor_copy_(vt_tensor* dst, const vt_tensor* src) {
+  VT_TRY(vt_check_tensor("copy", "destination", dst));
+  VT_TRY(vt_ag_on_write("copy_", dst));
+  vt_status s = vt_tensor_copy_impl(dst, src);
+  if (s == VT_OK && vt_ag_mode) s = vt_ag_record_copy(dst, src);
+  return s;
+}
+
+static vt_status vt_tensor_copy_impl(vt_tensor* dst, const vt_tensor* src) {
   VT_TRY(vt_check_tensor("copy", "destination", dst));
   VT_TRY(vt_check_tensor("copy", "source", src));
   int n;

@@ -1,5 +1,6 @@
 /* util.c — internal helpers: dim wrapping, broadcasting, shape strings, output preparation. */
 #include <string.h>
+#include "autograd/ag.h"
 #include "core/util.h"
 
 vt_status vt_wrap_dim(const char* op, int dim, int ndim, int* out) {
@@ -101,6 +102,7 @@ vt_status vt_prepare_out(const char* op, vt_tensor* out, int ndim, const int64_t
     return VT_OK;
   }
   VT_TRY(vt_check_tensor(op, "out", out));
+  VT_TRY(vt_ag_on_write(op, out));
   if (out->ndim != ndim || memcmp(out->sizes, shape, sizeof(int64_t) * (size_t)ndim) != 0)
     return vt_set_error(VT_ERR_SHAPE, "%s: output has shape %s but the result has shape %s", op,
                         vt_shape_s(out), vt_shape_s2(ndim, shape));

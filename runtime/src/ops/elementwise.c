@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include "autograd/ag.h"
 #include "core/util.h"
 #include "ops/op.h"
 #include "volt/elementwise.h"
@@ -95,6 +96,7 @@ vt_status vt_unary(int op, const vt_tensor* x, vt_tensor* out, vt_tensor** res) 
   a.i[0] = op == VT_OP_logical_not ? vt_ctype(xd) : vt_ctype(yd);
   s = vt_run(&a, target, out, res);
   vt_tensor_release(hold);
+  if (s == VT_OK && vt_ag_on1(x)) s = vt_ag_record(&(vt_ag_rec){.op = op, .nin = 1, .in = {x}}, out, res);
   return s;
 }
 
@@ -138,7 +140,9 @@ vt_status vt_binary(int op, const vt_tensor* a, const vt_tensor* b, vt_tensor* o
   VT_TRY(vt_check_tensor(name, "second operand", b));
   VT_TRY(vt_check_same_device(name, a, b));
   vt_dtype ct = vt_dtype_promote((vt_dtype)a->dt, (vt_dtype)b->dt);
-  return vt_binary_impl(op, a, b, ct, vt_binary_result(op, ct), out, res);
+  vt_status st = vt_binary_impl(op, a, b, ct, vt_binary_result(op, ct), out, res);
+  if (st == VT_OK && vt_ag_on2(a, b)) st = vt_ag_record(&(vt_ag_rec){.op = op, .nin = 2, .in = {a, b}}, out, res);
+  return st;
 }
 
 /* A 0-d tensor header over a double on the stack. */
@@ -171,12 +175,15 @@ vt_status vt_binary_scalar(int op, const vt_tensor* a, double s, int reverse, vt
   vt_scalar_view(&sv, &v, a->dev);
   vt_dtype rd = vt_binary_result(op, ct);
   if (!vt_dtype_is_float(ct) && !integral) rd = vt_binary_result(op, VT_DTYPE_F32);
-  return reverse ? vt_binary_impl(op, &sv, a, ct, rd, out, res)
-                 : vt_binary_impl(op, a, &sv, ct, rd, out, res);
+  vt_status st = reverse ? vt_binary_impl(op, &sv, a, ct, rd, out, res)
+                         : vt_binary_impl(op, a, &sv, ct, rd, out, res);
+  if (st == VT_OK && vt_ag_on1(a))
+    st = vt_ag_record(&(vt_ag_rec){.op = op, .variant = 1, .nin = 1, .in = {a}, .i = {reverse}, .f = {s}}, out, res);
+  return st;
 }
 
-vt_status vt_where(const vt_tensor* cond, const vt_tensor* a, const vt_tensor* b, vt_tensor* out,
-                   vt_tensor** res) {
+static vt_status vt_where_impl(const vt_tensor* cond, const vt_tensor* a, const vt_tensor* b,
+                               vt_tensor* out, vt_tensor** res) {
   VT_TRY(vt_check_tensor("where", "condition", cond));
   VT_TRY(vt_check_tensor("where", "first value", a));
   VT_TRY(vt_check_tensor("where", "second value", b));
@@ -213,6 +220,14 @@ vt_status vt_where(const vt_tensor* cond, const vt_tensor* a, const vt_tensor* b
   return s;
 }
 
+vt_status vt_where(const vt_tensor* cond, const vt_tensor* a, const vt_tensor* b, vt_tensor* out,
+                   vt_tensor** res) {
+  vt_status s = vt_where_impl(cond, a, b, out, res);
+  if (s == VT_OK && vt_ag_on2(a, b))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_where, .nin = 2, .in = {a, b}, .extra = {cond}}, out, res);
+  return s;
+}
+
 vt_status vt_clamp(const vt_tensor* x, double lo, double hi, vt_tensor* out, vt_tensor** res) {
   VT_TRY(vt_check_tensor("clamp", "input", x));
   if (isnan(lo) || isnan(hi)) return vt_set_error(VT_ERR_ARG, "clamp: a bound is NaN");
@@ -232,11 +247,13 @@ vt_status vt_clamp(const vt_tensor* x, double lo, double hi, vt_tensor* out, vt_
   a.i[0] = vt_ctype(rd);
   s = vt_run(&a, target, out, res);
   vt_tensor_release(hold);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_clamp, .nin = 1, .in = {x}, .f = {lo, hi}}, out, res);
   return s;
 }
 
-vt_status vt_lerp(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, double ws, vt_tensor* out,
-                  vt_tensor** res) {
+static vt_status vt_lerp_impl(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, double ws,
+                              vt_tensor* out, vt_tensor** res) {
   VT_TRY(vt_check_tensor("lerp", "start", a));
   VT_TRY(vt_check_tensor("lerp", "end", b));
   VT_TRY(vt_check_same_device("lerp", a, b));
@@ -281,8 +298,18 @@ vt_status vt_lerp(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, do
   return s;
 }
 
+vt_status vt_lerp(const vt_tensor* a, const vt_tensor* b, const vt_tensor* w, double ws, vt_tensor* out,
+                  vt_tensor** res) {
+  vt_status s = vt_lerp_impl(a, b, w, ws, out, res);
+  if (s == VT_OK && vt_ag_on3(a, b, w))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_lerp, .variant = w == NULL, .nin = w ? 3 : 2,
+                                  .in = {a, b, w}, .f = {ws}}, out, res);
+  return s;
+}
+
 vt_status vt_fill_(vt_tensor* t, double value) {
   VT_TRY(vt_check_tensor("fill", "tensor", t));
+  VT_TRY(vt_ag_on_write("fill", t));
   for (int i = 0; i < t->ndim; i++)
     if (t->strides[i] == 0 && t->sizes[i] > 1)
       return vt_set_error(VT_ERR_ARG, "fill: cannot write into a broadcast (expanded) tensor");

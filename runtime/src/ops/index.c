@@ -33,6 +33,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include "autograd/ag.h"
 #include "core/util.h"
 #include "ops/op.h"
 #include "volt/index.h"
@@ -105,7 +106,7 @@ static vt_status vt_ix_run(vt_op_args* a, vt_device dev, vt_tensor* out, vt_tens
 /* ---------------------------------------------------------------------------------------- */
 /* index_select, gather                                                                     */
 /* ---------------------------------------------------------------------------------------- */
-vt_status vt_index_select(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
+static vt_status vt_index_select_impl(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
                           vt_tensor* out, vt_tensor** res) {
   const char* op = "index_select";
   if (res) *res = NULL;
@@ -115,7 +116,7 @@ vt_status vt_index_select(const vt_tensor* x, int dim, const vt_tensor* index, i
     return vt_set_error(VT_ERR_SHAPE, "%s: index must be 1-d (got shape %s)", op, vt_shape_s(index));
   if (out && (vt_ix_shares(out, x) || vt_ix_shares(out, index))) {
     vt_tensor* tmp;
-    VT_TRY(vt_index_select(x, dim, index, base, NULL, &tmp));
+    VT_TRY(vt_index_select_impl(x, dim, index, base, NULL, &tmp));
     return vt_ix_finish_temp(op, tmp, out, res);
   }
   vt_tensor xv, iv;
@@ -135,7 +136,7 @@ vt_status vt_index_select(const vt_tensor* x, int dim, const vt_tensor* index, i
   return vt_ix_run(&a, x->dev, out, res, target);
 }
 
-vt_status vt_gather(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
+static vt_status vt_gather_impl(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
                     vt_tensor* out, vt_tensor** res) {
   const char* op = "gather";
   if (res) *res = NULL;
@@ -143,7 +144,7 @@ vt_status vt_gather(const vt_tensor* x, int dim, const vt_tensor* index, int64_t
   VT_TRY(vt_ix_check_index(op, "index", x, index));
   if (out && (vt_ix_shares(out, x) || vt_ix_shares(out, index))) {
     vt_tensor* tmp;
-    VT_TRY(vt_gather(x, dim, index, base, NULL, &tmp));
+    VT_TRY(vt_gather_impl(x, dim, index, base, NULL, &tmp));
     return vt_ix_finish_temp(op, tmp, out, res);
   }
   vt_tensor xv, iv;
@@ -170,6 +171,30 @@ vt_status vt_gather(const vt_tensor* x, int dim, const vt_tensor* index, int64_t
   a.i[0] = d;
   a.i[1] = base;
   return vt_ix_run(&a, x->dev, out, res, target);
+}
+
+/* The gradient formulas use the dim wrapped against x (0-d counts as 1-d). */
+static int vt_ix_wrap(int dim, const vt_tensor* x) {
+  int n = x->ndim ? x->ndim : 1;
+  return dim < 0 ? dim + n : dim;
+}
+
+vt_status vt_index_select(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
+                          vt_tensor* out, vt_tensor** res) {
+  vt_status s = vt_index_select_impl(x, dim, index, base, out, res);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_index_select, .nin = 1, .in = {x}, .extra = {index},
+                                  .i = {vt_ix_wrap(dim, x), base}}, out, res);
+  return s;
+}
+
+vt_status vt_gather(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
+                    vt_tensor* out, vt_tensor** res) {
+  vt_status s = vt_gather_impl(x, dim, index, base, out, res);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_gather, .nin = 1, .in = {x}, .extra = {index},
+                                  .i = {vt_ix_wrap(dim, x), base}}, out, res);
+  return s;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -258,7 +283,11 @@ static vt_status vt_scatter_impl(int opid, const vt_tensor* x, int dim, const vt
   vt_op_args a = {.op = opid};
   a.i[1] = base;
   a.f[0] = value;
-  return vt_ix_update(&a, op, x, d, index, has_src ? src : NULL, out, res);
+  vt_status s = vt_ix_update(&a, op, x, d, index, has_src ? src : NULL, out, res);
+  if (s == VT_OK && vt_ag_on2(x, has_src ? src : NULL))
+    s = vt_ag_record(&(vt_ag_rec){.op = opid, .nin = has_src ? 2 : 1, .in = {x, has_src ? src : NULL},
+                                  .extra = {index}, .i = {d, base}}, out, res);
+  return s;
 }
 
 vt_status vt_scatter(const vt_tensor* x, int dim, const vt_tensor* index, int64_t base,
@@ -312,14 +341,18 @@ vt_status vt_index_add(const vt_tensor* x, int dim, const vt_tensor* index, int6
   vt_op_args a = {.op = VT_OP_index_add};
   a.i[1] = base;
   a.f[0] = alpha;
-  return vt_ix_update(&a, op, x, d, index, src, out, res);
+  vt_status s = vt_ix_update(&a, op, x, d, index, src, out, res);
+  if (s == VT_OK && vt_ag_on2(x, src))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_index_add, .nin = 2, .in = {x, src}, .extra = {index},
+                                  .i = {d, base}, .f = {alpha}}, out, res);
+  return s;
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* masked_fill, tril, triu                                                                  */
 /* ---------------------------------------------------------------------------------------- */
-vt_status vt_masked_fill(const vt_tensor* x, const vt_tensor* mask, double value, vt_tensor* out,
-                         vt_tensor** res) {
+static vt_status vt_masked_fill_impl(const vt_tensor* x, const vt_tensor* mask, double value,
+                                     vt_tensor* out, vt_tensor** res) {
   const char* op = "masked_fill";
   if (res) *res = NULL;
   VT_TRY(vt_check_tensor(op, "input", x));
@@ -349,7 +382,24 @@ vt_status vt_masked_fill(const vt_tensor* x, const vt_tensor* mask, double value
   return s;
 }
 
+vt_status vt_masked_fill(const vt_tensor* x, const vt_tensor* mask, double value, vt_tensor* out,
+                         vt_tensor** res) {
+  vt_status s = vt_masked_fill_impl(x, mask, value, out, res);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_masked_fill, .nin = 1, .in = {x}, .extra = {mask}}, out, res);
+  return s;
+}
+
+static vt_status vt_tri_impl(int opid, const vt_tensor* x, int64_t k, vt_tensor* out, vt_tensor** res);
+
 static vt_status vt_tri(int opid, const vt_tensor* x, int64_t k, vt_tensor* out, vt_tensor** res) {
+  vt_status s = vt_tri_impl(opid, x, k, out, res);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = opid, .nin = 1, .in = {x}, .i = {k}}, out, res);
+  return s;
+}
+
+static vt_status vt_tri_impl(int opid, const vt_tensor* x, int64_t k, vt_tensor* out, vt_tensor** res) {
   const char* op = vt_op_name(opid);
   if (res) *res = NULL;
   VT_TRY(vt_check_tensor(op, "input", x));
@@ -386,7 +436,19 @@ vt_status vt_triu(const vt_tensor* x, int64_t k, vt_tensor* out, vt_tensor** res
 /* PyTorch's legacy rule: 1-d empty tensors take part in nothing but the dtype. */
 static int vt_cat_skipped(const vt_tensor* t) { return t->ndim == 1 && t->sizes[0] == 0; }
 
+static vt_status vt_cat_impl(int n, const vt_tensor* const* ts, int dim, vt_tensor* out, vt_tensor** res);
+
 vt_status vt_cat(int n, const vt_tensor* const* ts, int dim, vt_tensor* out, vt_tensor** res) {
+  vt_status s = vt_cat_impl(n, ts, dim, out, res);
+  if (s == VT_OK && vt_ag_on_list(n, ts)) {
+    vt_tensor* y = out ? out : *res;
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_cat, .nin = n, .list = ts,
+                                  .i = {dim < 0 ? dim + y->ndim : dim}}, out, res);
+  }
+  return s;
+}
+
+static vt_status vt_cat_impl(int n, const vt_tensor* const* ts, int dim, vt_tensor* out, vt_tensor** res) {
   const char* op = "cat";
   if (res) *res = NULL;
   if (n < 1 || !ts) return vt_set_error(VT_ERR_ARG, "%s: expected a non-empty list of tensors (got %d)", op, n);
@@ -405,7 +467,7 @@ vt_status vt_cat(int n, const vt_tensor* const* ts, int dim, vt_tensor* out, vt_
     for (int j = 0; j < n; j++)
       if (vt_ix_shares(out, ts[j])) {
         vt_tensor* tmp;
-        VT_TRY(vt_cat(n, ts, dim, NULL, &tmp));
+        VT_TRY(vt_cat_impl(n, ts, dim, NULL, &tmp));
         return vt_ix_finish_temp(op, tmp, out, res);
       }
   }

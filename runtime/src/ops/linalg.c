@@ -8,6 +8,7 @@
  * overlap the inputs; i[0] = the compute dtype (f32 for f32/f16/bf16, f64, or i64 for integers).
  */
 #include <string.h>
+#include "autograd/ag.h"
 #include "core/util.h"
 #include "ops/op.h"
 #include "volt/elementwise.h"
@@ -48,7 +49,16 @@ static void vt_as_matrix(const vt_tensor* t, int as_row, vt_tensor* m) {
   }
 }
 
+static vt_status vt_matmul_impl(const vt_tensor* a, const vt_tensor* b, vt_tensor* out, vt_tensor** res);
+
 vt_status vt_matmul(const vt_tensor* a, const vt_tensor* b, vt_tensor* out, vt_tensor** res) {
+  vt_status s = vt_matmul_impl(a, b, out, res);
+  if (s == VT_OK && vt_ag_on2(a, b))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_matmul, .nin = 2, .in = {a, b}}, out, res);
+  return s;
+}
+
+static vt_status vt_matmul_impl(const vt_tensor* a, const vt_tensor* b, vt_tensor* out, vt_tensor** res) {
   VT_TRY(vt_check_tensor("matmul", "first operand", a));
   VT_TRY(vt_check_tensor("matmul", "second operand", b));
   if (res) *res = NULL;

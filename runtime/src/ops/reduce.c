@@ -17,6 +17,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include "autograd/ag.h"
 #include "core/util.h"
 #include "ops/op.h"
 #include "volt/ops.h"
@@ -94,8 +95,8 @@ static int rd_is_float_op(int op) {
 /* ---------------------------------------------------------------------------------------- */
 /* vt_reduce                                                                                */
 /* ---------------------------------------------------------------------------------------- */
-vt_status vt_reduce(int op, const vt_tensor* x, int ndims, const int* dims, int keepdim,
-                    double param, vt_tensor* out, vt_tensor** res) {
+static vt_status vt_reduce_impl(int op, const vt_tensor* x, int ndims, const int* dims, int keepdim,
+                                double param, vt_tensor* out, vt_tensor** res) {
   VT_TRY(rd_check_kind(op, VT_KIND_REDUCE, "vt_reduce", "a reduction (sum, mean, ..., any)"));
   const char* name = vt_op_name(op);
   VT_TRY(vt_check_tensor(name, "input", x));
@@ -158,11 +159,24 @@ vt_status vt_reduce(int op, const vt_tensor* x, int ndims, const int* dims, int 
   return rd_run(&a, x->dev, out, res, target);
 }
 
+vt_status vt_reduce(int op, const vt_tensor* x, int ndims, const int* dims, int keepdim,
+                    double param, vt_tensor* out, vt_tensor** res) {
+  vt_status s = vt_reduce_impl(op, x, ndims, dims, keepdim, param, out, res);
+  if (s == VT_OK && vt_ag_on1(x)) {
+    uint32_t mask = 0; /* the dims were validated by the impl */
+    for (int i = 0; i < ndims; i++) mask |= 1u << (dims[i] < 0 ? dims[i] + x->ndim : dims[i]);
+    if (x->ndim == 0) mask = 0;
+    else if (ndims == 0) mask = (1u << x->ndim) - 1;
+    s = vt_ag_record(&(vt_ag_rec){.op = op, .nin = 1, .in = {x}, .i = {mask, keepdim}, .f = {param}}, out, res);
+  }
+  return s;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* vt_reduce_index                                                                          */
 /* ---------------------------------------------------------------------------------------- */
-vt_status vt_reduce_index(int op, const vt_tensor* x, int dim, int keepdim, int64_t base,
-                          vt_tensor** values, vt_tensor** indices) {
+static vt_status vt_reduce_index_impl(int op, const vt_tensor* x, int dim, int keepdim, int64_t base,
+                                      vt_tensor** values, vt_tensor** indices) {
   VT_TRY(rd_check_kind(op, VT_KIND_REDUCE_IDX, "vt_reduce_index", "max, min, argmax or argmin"));
   const char* name = vt_op_name(op);
   if (values) *values = NULL;
@@ -242,6 +256,22 @@ vt_status vt_reduce_index(int op, const vt_tensor* x, int dim, int keepdim, int6
   return VT_OK;
 }
 
+vt_status vt_reduce_index(int op, const vt_tensor* x, int dim, int keepdim, int64_t base,
+                          vt_tensor** values, vt_tensor** indices) {
+  if (!values || !vt_ag_on1(x)) return vt_reduce_index_impl(op, x, dim, keepdim, base, values, indices);
+  if (indices) *indices = NULL;
+  vt_tensor* idx = NULL;
+  vt_status s = vt_reduce_index_impl(op, x, dim, keepdim, base, values, &idx);
+  if (s == VT_OK) {
+    int d = dim == VT_ALL_DIMS || x->ndim == 0 ? dim : (dim < 0 ? dim + x->ndim : dim);
+    s = vt_ag_record(&(vt_ag_rec){.op = op, .nin = 1, .in = {x}, .extra = {idx}, .i = {d, keepdim, base}},
+                     NULL, values);
+  }
+  if (s == VT_OK && indices) *indices = idx;
+  else vt_tensor_release(idx);
+  return s;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* vt_softmax, vt_cumsum                                                                    */
 /* ---------------------------------------------------------------------------------------- */
@@ -274,7 +304,10 @@ vt_status vt_softmax(int op, const vt_tensor* x, int dim, vt_tensor* out, vt_ten
   const char* name = vt_op_name(op);
   VT_TRY(vt_check_tensor(name, "input", x));
   vt_dtype yd = vt_dtype_is_float((vt_dtype)x->dt) ? (vt_dtype)x->dt : VT_DTYPE_F32;
-  return rd_along_dim(op, name, x, dim, yd, out, res);
+  vt_status s = rd_along_dim(op, name, x, dim, yd, out, res);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = op, .nin = 1, .in = {x}, .i = {dim < 0 ? dim + (x->ndim ? x->ndim : 1) : dim}}, out, res);
+  return s;
 }
 
 vt_status vt_cumsum(const vt_tensor* x, int dim, int dt, vt_tensor* out, vt_tensor** res) {
@@ -283,5 +316,8 @@ vt_status vt_cumsum(const vt_tensor* x, int dim, int dt, vt_tensor* out, vt_tens
   if (dt == -1) yd = vt_dtype_is_float((vt_dtype)x->dt) ? (vt_dtype)x->dt : VT_DTYPE_I64;
   else if (vt_dtype_is_valid(dt)) yd = (vt_dtype)dt;
   else return vt_set_error(VT_ERR_DTYPE, "cumsum: invalid result dtype %d (a vt_dtype or -1 expected)", dt);
-  return rd_along_dim(VT_OP_cumsum, "cumsum", x, dim, yd, out, res);
+  vt_status s = rd_along_dim(VT_OP_cumsum, "cumsum", x, dim, yd, out, res);
+  if (s == VT_OK && vt_ag_on1(x))
+    s = vt_ag_record(&(vt_ag_rec){.op = VT_OP_cumsum, .nin = 1, .in = {x}, .i = {dim < 0 ? dim + (x->ndim ? x->ndim : 1) : dim}}, out, res);
+  return s;
 }
