@@ -802,3 +802,28 @@ describe('volt.optim gradient utilities', function()
     err('check_finite: params%[2%] is not a tensor', optim.check_finite, {ps[1], 'x'})
   end)
 end)
+
+describe('volt.optim with autograd', function()
+  local volt = require 'volt'
+  if not pcall(function() return volt.zeros(1).requires_grad end) then return end
+
+  it('steps a non-contiguous parameter while grad mode is on', function()
+    local w = volt.tensor({{1, 2, 3}, {4, 5, 6}}, 'f64'):t()   -- (3, 2), not contiguous
+    w.requires_grad = true
+    local y = (w * w):sum()
+    y:backward()                                              -- grad = 2 w
+    volt.optim.SGD({w}, {lr = 0.25}):step()                   -- w - 0.25 * 2w = w / 2
+    assert.are.same({{0.5, 2}, {1, 2.5}, {1.5, 3}}, w:totable())
+  end)
+
+  it('a step counts as a write: a graph that saved a parameter refuses stale backward', function()
+    local w = volt.ones(2, 2, 'f64')
+    w.requires_grad = true
+    local y = (w * w):sum()                                   -- saves w
+    w.grad = volt.ones(2, 2, 'f64')
+    volt.optim.SGD({w}, {lr = 0.1}):step()
+    local ok, err = pcall(function() y:backward() end)
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find('modified by an in-place operation', 1, true), err)
+  end)
+end)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include "volt/optim.h"
 #include "optim/fused.h"
+#include "autograd/ag.h"
+#include "volt/autograd.h"
 
 /* ---------------------------------------------------------------------------------------------
  * the driver
@@ -149,12 +151,21 @@ vt_status vt_fused_run(vt_fused* f) {
     }
   }
   vt_cpu_parallel_for(f->offs[n], VT_CPU_GRAIN / 2, run_range, f);
-  /* copy back the work copies of non-contiguous written tensors */
+  /* The update is no part of any graph (PyTorch's optimizers run under no_grad), so the
+     copy-back of non-contiguous written tensors runs with grad mode off. It is still a write:
+     every written tensor's version moves on, so a graph that saved a parameter before this step
+     refuses to backward through the stale value. */
+  int grad_mode = vt_autograd_set_enabled(0);
   for (int i = 0; i < n && st == VT_OK; i++)
     for (int s = 0; s < k && st == VT_OK; s++) {
       vt_tensor* w = f->work[(int64_t)i * k + s];
       if (w && f->write[s] && w != f->arr[s][i]) st = vt_tensor_copy_(f->arr[s][i], w);
     }
+  vt_autograd_set_enabled(grad_mode);
+  for (int i = 0; i < n; i++)
+    for (int s = 0; s < k; s++)
+      if (f->write[s] && f->arr[s] && f->arr[s][i] && f->work[(int64_t)i * k + s])
+        vt_storage_bump_version(f->arr[s][i]->storage);
 done:
   if (f->work)
     for (int64_t j = 0; j < (int64_t)n * k; j++)
