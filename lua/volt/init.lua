@@ -12,6 +12,7 @@
 -- Namespaces loaded on first use (so `require 'volt'` stays fast):
 --   volt.data   datasets, DataLoader, transforms, readers (IDX, npy, CSV)
 --   volt.optim  optimizers, schedulers, gradient clipping
+--   volt.nn     modules, layers, losses, initialisers
 local capi = require 'volt.capi'
 local C, ffi = capi.C, capi.ffi
 
@@ -46,7 +47,7 @@ function volt.memory_allocated(dev)
   return tonumber(C.vt_storage_live_bytes(dev == 'cuda' and 1 or 0))
 end
 
-local lazy = {data = 'volt.data', optim = 'volt.optim'}
+local lazy = {data = 'volt.data', optim = 'volt.optim', nn = 'volt.nn'}
 setmetatable(volt, {__index = function(t, k)
   local m = lazy[k]
   if m then
