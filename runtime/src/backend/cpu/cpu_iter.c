@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <string.h>
 #include "backend/cpu/cpu.h"
+#include "core/half.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* foreach                                                                                  */
@@ -124,8 +125,8 @@ void vt_cpu_parallel_for(int64_t n, int64_t grain, vt_cpu_range_fn fn, void* ctx
   switch (dt) {                                                                             \
     case VT_DTYPE_F32: for (int64_t i = 0; i < n; i++) dst[i] = (CT)*(const float*)(src + i * stride); break;   \
     case VT_DTYPE_F64: for (int64_t i = 0; i < n; i++) dst[i] = (CT)*(const double*)(src + i * stride); break;  \
-    case VT_DTYPE_F16: for (int64_t i = 0; i < n; i++) dst[i] = (CT)vt_f16_to_f32(*(const uint16_t*)(src + i * stride)); break; \
-    case VT_DTYPE_BF16: for (int64_t i = 0; i < n; i++) dst[i] = (CT)vt_bf16_to_f32(*(const uint16_t*)(src + i * stride)); break; \
+    case VT_DTYPE_F16: for (int64_t i = 0; i < n; i++) dst[i] = (CT)vt_half_f16_to_f32(*(const uint16_t*)(src + i * stride)); break; \
+    case VT_DTYPE_BF16: for (int64_t i = 0; i < n; i++) dst[i] = (CT)vt_half_bf16_to_f32(*(const uint16_t*)(src + i * stride)); break; \
     case VT_DTYPE_I32: for (int64_t i = 0; i < n; i++) dst[i] = (CT)*(const int32_t*)(src + i * stride); break; \
     case VT_DTYPE_I64: for (int64_t i = 0; i < n; i++) dst[i] = (CT)*(const int64_t*)(src + i * stride); break; \
     case VT_DTYPE_U8: for (int64_t i = 0; i < n; i++) dst[i] = (CT)*(const uint8_t*)(src + i * stride); break;  \
@@ -167,8 +168,8 @@ void vt_cpu_store_f32(char* dst, int64_t stride, int dt, const float* src, int64
   switch (dt) {
     case VT_DTYPE_F32: for (int64_t i = 0; i < n; i++) *(float*)(dst + i * stride) = src[i]; break;
     case VT_DTYPE_F64: for (int64_t i = 0; i < n; i++) *(double*)(dst + i * stride) = src[i]; break;
-    case VT_DTYPE_F16: for (int64_t i = 0; i < n; i++) *(uint16_t*)(dst + i * stride) = vt_f32_to_f16(src[i]); break;
-    case VT_DTYPE_BF16: for (int64_t i = 0; i < n; i++) *(uint16_t*)(dst + i * stride) = vt_f32_to_bf16(src[i]); break;
+    case VT_DTYPE_F16: for (int64_t i = 0; i < n; i++) *(uint16_t*)(dst + i * stride) = vt_half_f32_to_f16(src[i]); break;
+    case VT_DTYPE_BF16: for (int64_t i = 0; i < n; i++) *(uint16_t*)(dst + i * stride) = vt_half_f32_to_bf16(src[i]); break;
     case VT_DTYPE_I32: for (int64_t i = 0; i < n; i++) *(int32_t*)(dst + i * stride) = vt_sat_i32(src[i]); break;
     case VT_DTYPE_I64: for (int64_t i = 0; i < n; i++) *(int64_t*)(dst + i * stride) = vt_sat_i64(src[i]); break;
     case VT_DTYPE_U8: for (int64_t i = 0; i < n; i++) *(uint8_t*)(dst + i * stride) = vt_sat_u8(src[i]); break;
