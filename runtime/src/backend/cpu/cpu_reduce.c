@@ -249,57 +249,37 @@ static double rd_sumsq_d(const double* v, int64_t n, double c) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* Largest / smallest of n doubles, NaN if any is NaN (-inf / +inf when n == 0). Lanes so the
-   loop vectorises; the result does not depend on the order. */
-static double rd_max_d(const double* v, int64_t n) {
-  double m[8], u[8]; /* u[k]: a NaN seen in lane k, else 0 (all-double lanes vectorise) */
-  for (int k = 0; k < 8; k++) {
-    m[k] = -INFINITY;
-    u[k] = 0;
+/* Largest / smallest of n values, NaN if any is NaN (-inf / +inf when n == 0). Eight lanes so
+   the loop vectorises; u[k] keeps a NaN seen in lane k (all-T lanes vectorise); the result does
+   not depend on the order. One body for each (name, type, identity, comparison). */
+#define VT_LANE_EXTREME(NAME, T, INIT, BETTER)                       \
+  static T NAME(const T* v, int64_t n) {                             \
+    T m[8], u[8];                                                    \
+    for (int k = 0; k < 8; k++) {                                    \
+      m[k] = INIT;                                                   \
+      u[k] = 0;                                                      \
+    }                                                                \
+    int64_t i = 0;                                                   \
+    for (; i + 8 <= n; i += 8)                                       \
+      for (int k = 0; k < 8; k++) {                                  \
+        T x = v[i + k];                                              \
+        m[k] = x BETTER m[k] ? x : m[k];                             \
+        u[k] = x != x ? x : u[k];                                    \
+      }                                                              \
+    for (int k = 0; i < n; i++, k++) {                               \
+      m[k] = v[i] BETTER m[k] ? v[i] : m[k];                         \
+      u[k] = v[i] != v[i] ? v[i] : u[k];                             \
+    }                                                                \
+    T r = INIT, nan = 0;                                             \
+    for (int k = 0; k < 8; k++) {                                    \
+      r = m[k] BETTER r ? m[k] : r;                                  \
+      nan = u[k] != u[k] ? u[k] : nan;                               \
+    }                                                                \
+    return nan != nan ? nan : r;                                     \
   }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) {
-      double x = v[i + k];
-      m[k] = x > m[k] ? x : m[k];
-      u[k] = x != x ? x : u[k];
-    }
-  for (int k = 0; i < n; i++, k++) {
-    m[k] = v[i] > m[k] ? v[i] : m[k];
-    u[k] = v[i] != v[i] ? v[i] : u[k];
-  }
-  double r = -INFINITY, nan = 0;
-  for (int k = 0; k < 8; k++) {
-    r = m[k] > r ? m[k] : r;
-    nan = u[k] != u[k] ? u[k] : nan;
-  }
-  return nan != nan ? nan : r;
-}
-
-static double rd_min_d(const double* v, int64_t n) {
-  double m[8], u[8];
-  for (int k = 0; k < 8; k++) {
-    m[k] = INFINITY;
-    u[k] = 0;
-  }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) {
-      double x = v[i + k];
-      m[k] = x < m[k] ? x : m[k];
-      u[k] = x != x ? x : u[k];
-    }
-  for (int k = 0; i < n; i++, k++) {
-    m[k] = v[i] < m[k] ? v[i] : m[k];
-    u[k] = v[i] != v[i] ? v[i] : u[k];
-  }
-  double r = INFINITY, nan = 0;
-  for (int k = 0; k < 8; k++) {
-    r = m[k] < r ? m[k] : r;
-    nan = u[k] != u[k] ? u[k] : nan;
-  }
-  return nan != nan ? nan : r;
-}
+VT_LANE_EXTREME(rd_max_d, double, -INFINITY, >)
+VT_LANE_EXTREME(rd_min_d, double, INFINITY, <)
+VT_LANE_EXTREME(sm_max_f32, float, -INFINITY, >)
 
 /* a[k] += (double)f[k], k < w (the column path's f32 sum). */
 static void rd_add_f32(double* restrict a, const float* restrict f, int64_t w) {
@@ -960,32 +940,6 @@ typedef struct {
   int log, xdt, ydt;
   int64_t T, tiles;
 } sm_job;
-
-/* Largest of n floats; NaN if any is NaN. */
-static float sm_max_f32(const float* x, int64_t n) {
-  float m[8], u[8];
-  for (int k = 0; k < 8; k++) {
-    m[k] = -INFINITY;
-    u[k] = 0;
-  }
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; k++) {
-      float v = x[i + k];
-      m[k] = v > m[k] ? v : m[k];
-      u[k] = v != v ? v : u[k];
-    }
-  for (int k = 0; i < n; i++, k++) {
-    m[k] = x[i] > m[k] ? x[i] : m[k];
-    u[k] = x[i] != x[i] ? x[i] : u[k];
-  }
-  float r = -INFINITY, nan = 0;
-  for (int k = 0; k < 8; k++) {
-    r = m[k] > r ? m[k] : r;
-    nan = u[k] != u[k] ? u[k] : nan;
-  }
-  return nan != nan ? nan : r;
-}
 
 /* Contiguous f32 row: float exp (rd_expf), double sum. y may be x. */
 static void sm_row_f32(int take_log, const float* x, float* y, int64_t C) {
