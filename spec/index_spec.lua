@@ -12,11 +12,8 @@ local IS_FLOAT = {f32 = true, f64 = true, f16 = true, bf16 = true}
 -- ---------------------------------------------------------------------------------------------
 -- helpers: shapes, flat row-major values, inputs in several layouts
 -- ---------------------------------------------------------------------------------------------
-local function numel(shape)
-  local n = 1
-  for i = 1, #shape do n = n * shape[i] end
-  return n
-end
+local ref = require 'spec.helpers.ref'
+local numel, nest = ref.numel, ref.nest
 
 local function copy(t)
   local r = {}
@@ -39,18 +36,6 @@ local function ravel(p, shape)
   return r + 1
 end
 
-local function nest(flat, shape)
-  if #shape == 0 then return flat[1] end
-  local k = 0
-  local function build(d)
-    local r = {}
-    for i = 1, shape[d] do
-      if d == #shape then k = k + 1; r[i] = flat[k] else r[i] = build(d + 1) end
-    end
-    return r
-  end
-  return build(1)
-end
 
 -- all values of t in row-major order as numbers (booleans as 0/1)
 local function flat(t)

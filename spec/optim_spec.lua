@@ -25,20 +25,9 @@ end
 -- ---------------------------------------------------------------------------------------------
 -- helpers
 -- ---------------------------------------------------------------------------------------------
-local function numel(shape)
-  local n = 1
-  for i = 1, #shape do n = n * shape[i] end
-  return n
-end
+local ref = require 'spec.helpers.ref'
+local numel, vals = ref.numel, ref.vals
 
-local function vals(t)
-  local n = t:numel()
-  local buf = ffi.new('double[?]', math.max(n, 1))
-  if n > 0 then assert(C.vt_tensor_to_buffer(t, buf, tensor.DT.f64) == 0) end
-  local r = {}
-  for i = 1, n do r[i] = buf[i - 1] end
-  return r
-end
 
 local shape_buf = ffi.new('int64_t[8]')
 local function mk(flat, shape, dt)

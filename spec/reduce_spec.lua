@@ -21,43 +21,13 @@ local LAYOUTS = {'contig', 'transposed', 'sliced', 'expanded'}
 -- ---------------------------------------------------------------------------------------------
 -- helpers
 -- ---------------------------------------------------------------------------------------------
-local function numel(shape)
-  local n = 1
-  for i = 1, #shape do n = n * shape[i] end
-  return n
-end
+local ref = require 'spec.helpers.ref'
+local numel, copy, unravel, vals = ref.numel, ref.copy, ref.unravel, ref.vals
+local function rand_shape(maxd, maxs) return ref.rand_shape(maxd, maxs, 0.1) end
 
-local function copy(t)
-  local r = {}
-  for i = 1, #t do r[i] = t[i] end
-  return r
-end
 
-local function unravel(i, shape)
-  local p, r = {}, i - 1
-  for d = #shape, 1, -1 do
-    p[d] = r % shape[d] + 1
-    r = math.floor(r / shape[d])
-  end
-  return p
-end
 
--- values of t in row-major order as doubles (bool as 0/1)
-local function vals(t)
-  local n = t:numel()
-  local buf = ffi.new('double[?]', math.max(n, 1))
-  if n > 0 then assert(C.vt_tensor_to_buffer(t, buf, tensor.DT.f64) == 0) end
-  local r = {}
-  for i = 1, n do r[i] = buf[i - 1] end
-  return r
-end
 
-local function rand_shape(maxd, maxs)
-  local s = {}
-  for i = 1, math.random(0, maxd) do s[i] = math.random(1, maxs) end
-  if #s > 0 and math.random() < 0.1 then s[math.random(#s)] = 0 end
-  return s
-end
 
 -- kind: 'prod' (values near 1), 'ties' (few distinct values), nan (probability of NaN in floats)
 local function gen(n, dt, kind, nan)
