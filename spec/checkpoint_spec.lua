@@ -8,22 +8,13 @@
 local volt = require 'volt'
 local ffi = require 'ffi'
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", [['\'']]) .. "'" end
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read('*a')
-  p:close()
-  return s
-end
-local function self_exe()
-  local path = capture('readlink /proc/$PPID/exe 2>/dev/null'):gsub('%s+$', '')
-  if path:match('/volt$') then return path end
-end
-local VOLT = os.getenv('VOLT_BIN') or self_exe() or 'volt'
+local sh = require 'spec.helpers.sh'
+local shell_quote, capture = sh.quote, sh.capture
+local VOLT = sh.volt()
 local PY = os.getenv('VOLT_PYTHON') or 'python3'
 local FIX = 'spec/fixtures/ckpt/'
 
-local dir = capture('mktemp -d /tmp/volt_ckpt_spec.XXXXXX'):gsub('%s+$', '')
+local dir = sh.tmpdir('volt_ckpt_spec')
 local function tmp(name) return dir .. '/' .. name end
 local function read_file(p)
   local f = assert(io.open(p, 'rb'))

@@ -8,25 +8,10 @@ local volt = require 'volt'
 local ffi = require 'ffi'
 local D = volt.data
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read('*a')
-  p:close()
-  return s
-end
-local dir = capture('mktemp -d /tmp/volt_data_spec.XXXXXX'):gsub('%s+$', '')
+local sh = require 'spec.helpers.sh'
+local capture, write_file, read_file = sh.capture, sh.write_file, sh.read_file
+local dir = sh.tmpdir('volt_data_spec')
 local function tmp(name) return dir .. '/' .. name end
-local function write_file(p, s)
-  local f = assert(io.open(p, 'wb'))
-  f:write(s)
-  f:close()
-end
-local function read_file(p)
-  local f = assert(io.open(p, 'rb'))
-  local s = f:read('*a')
-  f:close()
-  return s
-end
 local function gzip(p) assert(os.execute('gzip -kf ' .. p) == 0 or true); return p .. '.gz' end
 
 -- Raises with a message containing every pattern (plain find).

@@ -6,25 +6,12 @@
 --
 -- Without VOLT_BIN it tests the volt running busted, else `volt` on PATH.
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
 
-local function capture(cmd)
-  local p = assert(io.popen(cmd))
-  local s = p:read('*a')
-  p:close()
-  return s
-end
 
--- The executable running this spec, when it is a volt ($PPID of the popen shell is us).
-local function self_exe()
-  local path = capture('readlink /proc/$PPID/exe 2>/dev/null'):gsub('%s+$', '')
-  if path:match('/volt$') then return path end
-  return nil
-end
+local sh = require 'spec.helpers.sh'
+local shell_quote, capture, read_file = sh.quote, sh.capture, sh.read_file
 
-local VOLT = os.getenv('VOLT_BIN') or self_exe() or 'volt'
+local VOLT = sh.volt()
 if not VOLT:find('/') then  -- an absolute path, so copies and symlinks can be made
   VOLT = capture('command -v ' .. shell_quote(VOLT)):gsub('%s+$', '')
 end
@@ -52,12 +39,6 @@ local function write_file(path, text)
   return path
 end
 
-local function read_file(path)
-  local f = assert(io.open(path, 'r'))
-  local s = f:read('*a')
-  f:close()
-  return s
-end
 
 -- A directory holding volt/init.lua with the given source (for VOLT_LUA_PATH).
 local function fake_library(source)
