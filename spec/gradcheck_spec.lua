@@ -208,6 +208,11 @@ local VIEWS = {
   cast = function() return function(x) return x:to('f64') end, {L({2, 3})} end,
 }
 
+-- the layer-level families keep their cases beside them
+for _, fam in ipairs{'conv', 'pool', 'norm', 'fused'} do
+  require('spec.helpers.grad_' .. fam)(add, {L = L, Uni = Uni, idx = idx, rnd = rnd, volt = volt, gc = gc})
+end
+
 describe('gradcheck', function()
   it('every differentiable op of the op list has an entry (add yours to GRAD)', function()
     local missing = {}

@@ -9,10 +9,15 @@
 --   random      the Philox generator: manual_seed, rand, randn, randint, randperm, ...
 --   autograd    requires_grad, grad, backward, no_grad, detach, autograd.Function
 --   checkpoint  volt.save / volt.load (safetensors), lazy reads, async saves
+--   conv        conv2d (conv1d through it), conv_transpose2d
+--   pool        max_pool2d, avg_pool2d, adaptive_avg_pool2d
+--   norm        batch_norm, group_norm, layer_norm (fused)
+--   fused       linear, cross_entropy, scaled_dot_product_attention (fused C paths)
 -- Namespaces loaded on first use (so `require 'volt'` stays fast):
 --   volt.data   datasets, DataLoader, transforms, readers (IDX, npy, CSV)
 --   volt.optim  optimizers, schedulers, gradient clipping
 --   volt.nn     modules, layers, losses, initialisers
+--   volt.Trainer, volt.LightningModule, volt.callbacks, volt.loggers   the training loop
 local capi = require 'volt.capi'
 local C, ffi = capi.C, capi.ffi
 
@@ -36,6 +41,10 @@ merge(require 'volt.linalg')
 merge(require 'volt.random')
 merge(require 'volt.autograd')
 merge(require 'volt.checkpoint')
+merge(require 'volt.conv')
+merge(require 'volt.pool')
+merge(require 'volt.norm')
+merge(require 'volt.fused')
 
 function volt.build_info() return ffi.string(C.vt_build_info()) end
 function volt.set_num_threads(n) capi.check(C.vt_set_num_threads(n)) end
@@ -47,7 +56,8 @@ function volt.memory_allocated(dev)
   return tonumber(C.vt_storage_live_bytes(dev == 'cuda' and 1 or 0))
 end
 
-local lazy = {data = 'volt.data', optim = 'volt.optim', nn = 'volt.nn'}
+local lazy = {data = 'volt.data', optim = 'volt.optim', nn = 'volt.nn', Trainer = 'volt.trainer',
+  LightningModule = 'volt.lightning_module', callbacks = 'volt.callbacks', loggers = 'volt.loggers'}
 setmetatable(volt, {__index = function(t, k)
   local m = lazy[k]
   if m then

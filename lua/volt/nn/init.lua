@@ -10,6 +10,10 @@ local CLASSES = {
   Flatten = 'flatten', Identity = 'identity', Embedding = 'embedding', LayerNorm = 'layer_norm',
   Loss = 'loss', CrossEntropyLoss = 'cross_entropy', NLLLoss = 'nll', MSELoss = 'mse', L1Loss = 'l1',
   SmoothL1Loss = 'smooth_l1', BCELoss = 'bce', BCEWithLogitsLoss = 'bce_with_logits',
+  Conv1d = 'conv1d', Conv2d = 'conv2d', ConvTranspose2d = 'conv_transpose2d',
+  MaxPool2d = 'max_pool2d', AvgPool2d = 'avg_pool2d', AdaptiveAvgPool2d = 'adaptive_avg_pool2d',
+  BatchNorm1d = 'batch_norm1d', BatchNorm2d = 'batch_norm2d', GroupNorm = 'group_norm',
+  MultiheadAttention = 'multihead_attention', CausalSelfAttention = 'causal_self_attention',
 }
 
 local FUNCTIONAL = {
@@ -34,6 +38,9 @@ nn.functional = setmetatable({
     rawset(t, k, f)
     return f
   end
+  -- layer functions of the C families (conv2d, max_pool2d, batch_norm, linear, ...) live in volt
+  local f = require('volt')[k]
+  if type(f) == 'function' then rawset(t, k, f); return f end
 end})
 
 setmetatable(nn, {__index = function(t, k)

@@ -385,6 +385,10 @@ static vt_tensor* as_strided_grad(ag_ctx* c, const vt_tensor* g, const vt_tensor
 }
 
 vt_status vt_ag_backward_op(vt_ag_node* n, const int* need, vt_tensor** gin) {
+  vt_status fs = VT_OK;
+  if (vt_ag_backward_conv(n, need, gin, &fs) || vt_ag_backward_pool(n, need, gin, &fs) ||
+      vt_ag_backward_norm(n, need, gin, &fs) || vt_ag_backward_fused(n, need, gin, &fs))
+    return fs;
   ag_ctx cc = {.n = 0, .s = VT_OK};
   ag_ctx* c = &cc;
   const vt_tensor* g = n->gbuf[0];

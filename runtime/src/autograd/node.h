@@ -61,3 +61,10 @@ vt_status vt_ag_backward_op(vt_ag_node* n, const int* need, vt_tensor** gin);
 const char* vt_ag_node_name(const vt_ag_node* n);
 /* Sums g over broadcast dims to (ndim, sizes). [out] out: a new reference. */
 vt_status vt_ag_sum_to(const vt_tensor* g, int ndim, const int64_t* sizes, vt_tensor** out);
+
+/* Backward formulas of the layer-level families, one file each (formulas_<family>.c). Each
+   returns 1 and sets *s when n is one of its ops (gin filled as vt_ag_backward_op), else 0. */
+int vt_ag_backward_conv(vt_ag_node* n, const int* need, vt_tensor** gin, vt_status* s);
+int vt_ag_backward_pool(vt_ag_node* n, const int* need, vt_tensor** gin, vt_status* s);
+int vt_ag_backward_norm(vt_ag_node* n, const int* need, vt_tensor** gin, vt_status* s);
+int vt_ag_backward_fused(vt_ag_node* n, const int* need, vt_tensor** gin, vt_status* s);

@@ -17,6 +17,8 @@
  *     MATMUL     in[0]=a (B..,M,K), in[1]=b (B..,K,N)               out[0]=y (B..,M,N)
  *     INDEX      see index.c for each op's use of in/out/i/f
  *     RANDOM     ptr=vt_generator*, f[]=parameters, in[0]=optional  out[0]=y
+ *     NN         a layer-level op; its family's front-end (conv.c, pool.c, norm.c, fused.c)
+ *                documents in/out/i/f for each op
  *
  * Adding an op: one line here, a CPU kernel registered in backend/cpu, a CUDA kernel when the
  * CUDA backend grows, and an entry in the op spec table (spec/ops_spec.lua). The spec
@@ -103,3 +105,12 @@ VT_OP(normal, RANDOM)
 VT_OP(randint, RANDOM)
 VT_OP(bernoulli, RANDOM)
 VT_OP(randperm, RANDOM)
+/* convolution (ops/conv.c, backend/cpu/cpu_conv.c) ----------------------------------------- */
+
+/* pooling (ops/pool.c, backend/cpu/cpu_pool.c) ---------------------------------------------- */
+
+/* normalisation (ops/norm.c, backend/cpu/cpu_norm.c) --------------------------------------- */
+
+/* fused layers and losses (ops/fused.c, backend/cpu/cpu_fused.c) ---------------------------- */
+
+/* end of the op list ------------------------------------------------------------------------ */

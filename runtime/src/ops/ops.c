@@ -18,7 +18,7 @@ static const vt_op_kind vt_op_kinds[VT_OP_COUNT] = {
 
 static const char* const vt_kind_names[VT_KIND_COUNT] = {
     "unary", "binary", "where", "clamp", "lerp", "fill", "copy", "reduce", "reduce_idx",
-    "softmax", "scan", "matmul", "index", "random"};
+    "softmax", "scan", "matmul", "index", "random", "nn"};
 
 int vt_op_count(void) { return VT_OP_COUNT; }
 const char* vt_op_name(int op) { return op >= 0 && op < VT_OP_COUNT ? vt_op_names[op] : NULL; }
