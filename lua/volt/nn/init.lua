@@ -13,7 +13,7 @@ local CLASSES = {
   Conv1d = 'conv1d', Conv2d = 'conv2d', ConvTranspose2d = 'conv_transpose2d',
   MaxPool2d = 'max_pool2d', AvgPool2d = 'avg_pool2d', AdaptiveAvgPool2d = 'adaptive_avg_pool2d',
   BatchNorm1d = 'batch_norm1d', BatchNorm2d = 'batch_norm2d', GroupNorm = 'group_norm',
-  MultiheadAttention = 'multihead_attention', CausalSelfAttention = 'causal_self_attention',
+  CausalSelfAttention = 'causal_self_attention',
 }
 
 local FUNCTIONAL = {
