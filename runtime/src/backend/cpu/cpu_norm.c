@@ -23,12 +23,27 @@
 /* ---------------------------------------------------------------------------------------- */
 static inline int64_t isz(const vt_tensor* t) { return (int64_t)vt_dtype_size(t->dt); }
 
-/* n elements of contiguous t from element offset off into dst (f64). */
-static inline void ld(double* dst, const vt_tensor* t, int64_t off, int64_t n) {
-  vt_cpu_load_f64(dst, (const char*)t->ptr + off * isz(t), isz(t), t->dt, n);
+/* n elements of contiguous t from element offset off into dst (f64), and back. f32 and f64 take
+   unit-stride loops the compiler vectorises; f16/bf16 go through the shared converters. */
+static inline void ld(double* restrict dst, const vt_tensor* t, int64_t off, int64_t n) {
+  if (t->dt == VT_DTYPE_F32) {
+    const float* restrict p = (const float*)t->ptr + off;
+    for (int64_t j = 0; j < n; j++) dst[j] = (double)p[j];
+  } else if (t->dt == VT_DTYPE_F64) {
+    memcpy(dst, (const double*)t->ptr + off, sizeof(double) * (size_t)n);
+  } else {
+    vt_cpu_load_f64(dst, (const char*)t->ptr + off * isz(t), isz(t), t->dt, n);
+  }
 }
-static inline void st(vt_tensor* t, int64_t off, const double* src, int64_t n) {
-  vt_cpu_store_f64((char*)t->ptr + off * isz(t), isz(t), t->dt, src, n);
+static inline void st(vt_tensor* t, int64_t off, const double* restrict src, int64_t n) {
+  if (t->dt == VT_DTYPE_F32) {
+    float* restrict p = (float*)t->ptr + off;
+    for (int64_t j = 0; j < n; j++) p[j] = (float)src[j];
+  } else if (t->dt == VT_DTYPE_F64) {
+    memcpy((double*)t->ptr + off, src, sizeof(double) * (size_t)n);
+  } else {
+    vt_cpu_store_f64((char*)t->ptr + off * isz(t), isz(t), t->dt, src, n);
+  }
 }
 /* The whole of an optional (C) or (D) parameter as f64, or `fill` when t is NULL. */
 static void ld_param(double* dst, const vt_tensor* t, int64_t n, double fill) {
@@ -38,14 +53,26 @@ static void ld_param(double* dst, const vt_tensor* t, int64_t n, double fill) {
     for (int64_t j = 0; j < n; j++) dst[j] = fill;
   }
 }
+/* Sum of v[0..n) in 4 interleaved lanes (a fixed order: deterministic, and not bound by the
+   latency of one chain of additions). */
+static double sum4(const double* restrict v, int64_t n) {
+  double a[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int l = 0; l < 4; l++) a[l] += v[j + l];
+  for (; j < n; j++) a[0] += v[j];
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
 /* Mean and biased variance of v (n >= 1) in two passes. */
-static void moments(const double* v, int64_t n, double* mean, double* var) {
-  double s = 0;
-  for (int64_t j = 0; j < n; j++) s += v[j];
-  double m = s / (double)n, q = 0;
-  for (int64_t j = 0; j < n; j++) q += (v[j] - m) * (v[j] - m);
+static void moments(const double* restrict v, int64_t n, double* mean, double* var) {
+  double m = sum4(v, n) / (double)n;
+  double a[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int l = 0; l < 4; l++) a[l] += (v[j + l] - m) * (v[j + l] - m);
+  for (; j < n; j++) a[0] += (v[j] - m) * (v[j] - m);
   *mean = m;
-  *var = q / (double)n;
+  *var = ((a[0] + a[1]) + (a[2] + a[3])) / (double)n;
 }
 static inline int64_t grain_of(int64_t work_per_item) {
   int64_t g = VT_CPU_GRAIN / (work_per_item > 0 ? work_per_item : 1);
@@ -93,8 +120,8 @@ static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
   ln_ctx* c = vc;
   const vt_op_args* a = c->a;
   int64_t D = c->D;
-  vt_tensor *dx = a->out[0], *dw = a->out[1], *db = (vt_tensor*)a->ptr;
-  double* buf = malloc(sizeof(double) * (size_t)(4 * D)); /* g, x -> xhat, weight, dx (D) */
+  vt_tensor* dx = a->out[0];
+  double* buf = malloc(sizeof(double) * (size_t)(4 * D)); /* g, x -> xhat, weight, g*weight -> dx (D) */
   if (!buf) {
     c->oom = 1;
     return;
@@ -103,27 +130,37 @@ static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
   ld_param(w, a->in[3], D, 1.0);
   for (int64_t k = k0; k < k1; k++) {
     int64_t r0 = k * c->chunk, r1 = r0 + c->chunk < c->R ? r0 + c->chunk : c->R;
-    double* pw = c->part + k * 2 * D; /* (D) partial dweight, then (D) partial dbias */
-    double* pb = pw + D;
-    if (dw || db) memset(pw, 0, sizeof(double) * (size_t)(2 * D));
+    double *pw = NULL, *pb = NULL; /* (D) partial dweight, (D) partial dbias of this chunk */
+    if (c->part) {
+      pw = c->part + k * 2 * D;
+      pb = pw + D;
+      memset(pw, 0, sizeof(double) * (size_t)(2 * D));
+    }
     for (int64_t r = r0; r < r1; r++) {
       double sv[2];
       ld(g, a->in[0], r * D, D);
       ld(xh, a->in[1], r * D, D);
       ld(sv, a->in[2], r * 2, 2);
-      double mean = sv[0], rstd = sv[1], sa = 0, sax = 0;
+      double mean = sv[0], rstd = sv[1];
       for (int64_t j = 0; j < D; j++) {
         xh[j] = (xh[j] - mean) * rstd;
-        double gw = g[j] * w[j];
-        sa += gw;
-        sax += gw * xh[j];
+        o[j] = g[j] * w[j];
+      }
+      double sa = sum4(o, D), sax = 0;
+      {
+        double acc[4] = {0, 0, 0, 0};
+        int64_t j = 0;
+        for (; j + 4 <= D; j += 4)
+          for (int l = 0; l < 4; l++) acc[l] += o[j + l] * xh[j + l];
+        for (; j < D; j++) acc[0] += o[j] * xh[j];
+        sax = (acc[0] + acc[1]) + (acc[2] + acc[3]);
       }
       if (dx) {
         double ma = sa / (double)D, max = sax / (double)D;
-        for (int64_t j = 0; j < D; j++) o[j] = rstd * (g[j] * w[j] - ma - xh[j] * max);
+        for (int64_t j = 0; j < D; j++) o[j] = rstd * (o[j] - ma - xh[j] * max);
         st(dx, r * D, o, D);
       }
-      if (dw || db)
+      if (pw)
         for (int64_t j = 0; j < D; j++) {
           pw[j] += g[j] * xh[j];
           pb[j] += g[j];
