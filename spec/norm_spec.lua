@@ -356,6 +356,47 @@ describe('group_norm', function()
 end)
 
 -- ---------------------------------------------------------------------------------------------
+describe('the backward functions (C API)', function()
+  local C, capi = volt.capi.C, volt.capi
+  local ffi = require 'ffi'
+  local dx, dw, db = ffi.new('vt_tensor*[1]'), ffi.new('vt_tensor*[1]'), ffi.new('vt_tensor*[1]')
+  local function fails(rc, parts)
+    assert.are_not.equal(0, rc)
+    local msg = capi.errmsg()
+    for _, p in ipairs(parts) do assert.truthy(msg:find(p, 1, true), msg .. ' lacks ' .. p) end
+  end
+
+  it('give the autograd gradients and check their arguments', function()
+    local x, g = volt.randn({3, 4}, {dtype = 'f64'}), volt.randn({3, 4}, {dtype = 'f64'})
+    local w = volt.randn({4}, {dtype = 'f64'})
+    local mean = x:mean({2}, {keepdim = true})
+    local rstd = ((x - mean):square():mean({2}, {keepdim = true}) + 1e-5):rsqrt()
+    local stats = volt.cat({mean, rstd}, 2)
+    assert.are.equal(0, C.vt_layer_norm_backward(g, x, stats, w, 1, dx, dw, db))
+    local gx, gw, gb = capi.wrap(dx[0]), capi.wrap(dw[0]), capi.wrap(db[0])
+    local xr, wr, br = lf(x, 'f64'), lf(w, 'f64'), volt.zeros({4}, 'f64'):requires_grad_()
+    ;(volt.layer_norm(xr, 4, wr, br) * g):sum():backward()
+    ref.check(ref.vals(gx), ref.vals(xr.grad), 1e-10, 'dx')
+    ref.check(ref.vals(gw), ref.vals(wr.grad), 1e-10, 'dweight')
+    ref.check(ref.vals(gb), ref.vals(br.grad), 1e-10, 'dbias')
+    -- only dx
+    assert.are.equal(0, C.vt_layer_norm_backward(g, x, stats, nil, 1, dx, nil, nil))
+    capi.wrap(dx[0])
+    fails(C.vt_layer_norm_backward(volt.randn({4, 3}, {dtype = 'f64'}), x, stats, w, 1, dx, nil, nil),
+      {'layer_norm_backward', 'grad_out has shape [4, 3]'})
+    fails(C.vt_layer_norm_backward(g, x, volt.zeros({2, 2}, 'f64'), w, 1, dx, nil, nil),
+      {'layer_norm_backward', 'stats has shape [2, 2]', 'expected [3, 2]'})
+    fails(C.vt_layer_norm_backward(g, x, nil, w, 1, dx, nil, nil), {'layer_norm_backward', 'stats is required'})
+    fails(C.vt_batch_norm_backward(g, x, volt.zeros({3, 2}, 'f64'), nil, 1, dx, nil, nil),
+      {'batch_norm_backward', 'stats has shape [3, 2]', 'expected [4, 2]'})
+    fails(C.vt_group_norm_backward(g, x, volt.zeros({3, 2}, 'f64'), nil, 3, dx, nil, nil),
+      {'group_norm_backward', 'divisible'})
+    fails(C.vt_group_norm_backward(g, x, volt.zeros({6, 2}, 'f64'), volt.ones({3}, 'f64'), 2, dx, nil, nil),
+      {'group_norm_backward', 'weight has shape [3]'})
+  end)
+end)
+
+-- ---------------------------------------------------------------------------------------------
 describe('nn normalisation layers', function()
   it('BatchNorm1d: running statistics over several steps, then eval', function()
     local m = nn.BatchNorm1d(3, {dtype = 'f64'})
