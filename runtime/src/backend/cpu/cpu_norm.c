@@ -6,9 +6,9 @@
  * Every tensor reaching a kernel is contiguous except batch_norm's running statistics (any
  * strides); statistics tensors are (.., 2) holding (mean, rstd).
  *
- * Accumulation contract: every kernel loads its data into f64 buffers, accumulates in f64 and
- * stores once in the output dtype (f16/bf16 round once). Statistics are two-pass (mean, then the
- * centred sum of squares). Work is split over independent rows / channels / (sample, group)
+ * Accumulation contract: every kernel loads its data into f64 buffers, accumulates in f64 (sums
+ * in four interleaved lanes, a fixed order) and stores once in the output dtype (f16/bf16 round
+ * once). Statistics are two-pass (mean, then the centred sum of squares). Work is split over independent rows / channels / (sample, group)
  * blocks; layer norm's dweight/dbias are summed per fixed chunk of rows (the chunk size depends
  * only on R) and the chunks reduced in order, so results never depend on the thread count.
  */
@@ -61,6 +61,15 @@ static double sum4(const double* restrict v, int64_t n) {
   for (; j + 4 <= n; j += 4)
     for (int l = 0; l < 4; l++) a[l] += v[j + l];
   for (; j < n; j++) a[0] += v[j];
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
+/* Sum of u[j] * v[j], the same way. */
+static double dot4(const double* restrict u, const double* restrict v, int64_t n) {
+  double a[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int l = 0; l < 4; l++) a[l] += u[j + l] * v[j + l];
+  for (; j < n; j++) a[0] += u[j] * v[j];
   return (a[0] + a[1]) + (a[2] + a[3]);
 }
 /* Mean and biased variance of v (n >= 1) in two passes. */
@@ -146,15 +155,7 @@ static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
         xh[j] = (xh[j] - mean) * rstd;
         o[j] = g[j] * w[j];
       }
-      double sa = sum4(o, D), sax = 0;
-      {
-        double acc[4] = {0, 0, 0, 0};
-        int64_t j = 0;
-        for (; j + 4 <= D; j += 4)
-          for (int l = 0; l < 4; l++) acc[l] += o[j + l] * xh[j + l];
-        for (; j < D; j++) acc[0] += o[j] * xh[j];
-        sax = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-      }
+      double sa = sum4(o, D), sax = dot4(o, xh, D);
       if (dx) {
         double ma = sa / (double)D, max = sax / (double)D;
         for (int64_t j = 0; j < D; j++) o[j] = rstd * (o[j] - ma - xh[j] * max);
@@ -306,12 +307,8 @@ static void bn_bwd(int64_t c0, int64_t c1, void* vc) {
     double mean = sv[0], rstd = sv[1], w = a->in[3] ? get1(a->in[3], ch) : 1.0;
     bn_load(g, a->in[0], N, C, S, ch);
     bn_load(xh, a->in[1], N, C, S, ch);
-    double sg = 0, sgx = 0;
-    for (int64_t j = 0; j < M; j++) {
-      xh[j] = (xh[j] - mean) * rstd;
-      sg += g[j];
-      sgx += g[j] * xh[j];
-    }
+    for (int64_t j = 0; j < M; j++) xh[j] = (xh[j] - mean) * rstd;
+    double sg = sum4(g, M), sgx = dot4(g, xh, M);
     if (dw) set1(dw, ch, sgx);
     if (db) set1(db, ch, sg);
     if (dx) {
@@ -403,7 +400,7 @@ static void gn_bwd_dx(int64_t k0, int64_t k1, void* vc) {
     if (a->in[3]) ld(w, a->in[3], grp * Cg, Cg); else ld_param(w, NULL, Cg, 1.0);
     double sv[2];
     ld(sv, a->in[2], k * 2, 2);
-    double mean = sv[0], rstd = sv[1], sa = 0, sax = 0;
+    double mean = sv[0], rstd = sv[1];
     ld(g, a->in[0], k * M, M);
     ld(xh, a->in[1], k * M, M);
     for (int64_t cc = 0; cc < Cg; cc++)
@@ -411,9 +408,8 @@ static void gn_bwd_dx(int64_t k0, int64_t k1, void* vc) {
         int64_t j = cc * S + s;
         xh[j] = (xh[j] - mean) * rstd;
         g[j] *= w[cc]; /* g * weight */
-        sa += g[j];
-        sax += g[j] * xh[j];
       }
+    double sa = sum4(g, M), sax = dot4(g, xh, M);
     double ma = sa / (double)M, max = sax / (double)M;
     for (int64_t j = 0; j < M; j++) g[j] = rstd * (g[j] - ma - xh[j] * max);
     st(a->out[0], k * M, g, M);
@@ -440,10 +436,9 @@ static void gn_bwd_dw(int64_t c0, int64_t c1, void* vc) {
       ld(sv, a->in[2], (n * G + ch / Cg) * 2, 2);
       ld(g, a->in[0], (n * C + ch) * S, S);
       ld(x, a->in[1], (n * C + ch) * S, S);
-      for (int64_t s = 0; s < S; s++) {
-        sw += g[s] * (x[s] - sv[0]) * sv[1];
-        sb += g[s];
-      }
+      for (int64_t s = 0; s < S; s++) x[s] = (x[s] - sv[0]) * sv[1];
+      sw += dot4(g, x, S);
+      sb += sum4(g, S);
     }
     if (dw) st(dw, ch, &sw, 1);
     if (db) st(db, ch, &sb, 1);
