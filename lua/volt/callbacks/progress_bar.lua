@@ -117,7 +117,7 @@ function ProgressBar:format_bar(bar, now, with_bar)
     local left = string.format('%s: %3d%%', bar.label, pct)
     local right = string.format('%d/%d [%s, %s%s]', n, total, times, rate, post)
     if with_bar then
-      local w = self.width - #left - #right - 3 -- the two bars and a space
+      local w = self.width - 1 - #left - #right - 3 -- the two bars and a space; the last column free
       w = math.max(10, math.min(w, 40))
       return left .. '|' .. bar_chars(n / total, w) .. '| ' .. right
     end
@@ -161,11 +161,23 @@ local function at_line(pos, text)
   return '\r' .. text .. '\27[K'
 end
 
-function ProgressBar:_line_text(bar, now)
-  local s = self:format_bar(bar, now, true)
-  -- a line longer than the terminal wraps and breaks \r redraws: cut it (by bytes, bars are UTF-8)
-  if #s > self.width * 3 then s = s:sub(1, self.width * 3) end
+-- The first n characters of a UTF-8 string.
+local function utf8_prefix(s, n)
+  local chars = 0
+  for i = 1, #s do
+    local b = s:byte(i)
+    if b < 128 or b >= 192 then
+      chars = chars + 1
+      if chars > n then return s:sub(1, i - 1) end
+    end
+  end
   return s
+end
+ProgressBar.utf8_prefix = utf8_prefix
+
+function ProgressBar:_line_text(bar, now)
+  -- a line as wide as the terminal wraps and breaks \r redraws: cut it to width - 1 characters
+  return utf8_prefix(self:format_bar(bar, now, true), self.width - 1)
 end
 
 function ProgressBar:_draw(bar, now)
