@@ -223,6 +223,14 @@ describe('ProgressBar plain mode', function()
 end)
 
 describe('ProgressBar options', function()
+  it('$VOLT_PROGRESS chooses the mode when the options do not', function()
+    local sh = require 'spec.helpers.sh'
+    local cmd = sh.quote(sh.volt()) .. [[ -e "io.write(require('volt').callbacks.ProgressBar{}.mode)"]]
+    assert.equal('tty', sh.capture('VOLT_PROGRESS=tty ' .. cmd))
+    assert.equal('plain', sh.capture('VOLT_PROGRESS=plain ' .. cmd .. ' 2>/dev/null'))
+    assert.equal('plain', sh.capture('VOLT_PROGRESS= ' .. cmd .. ' 2>/dev/null </dev/null'))
+  end)
+
   it('rejects bad options and defines only known hooks', function()
     assert.has_error(function() ProgressBar{mode = 'fancy'} end, "ProgressBar: mode must be 'tty' or 'plain' (got fancy)")
     assert.has_error(function() ProgressBar{refresh_rate = -1} end,

@@ -40,9 +40,18 @@ function ProgressBar:init(opts)
   self.clock = opts.clock or sys.monotonic
   self.plain_interval = opts.plain_interval or 30
   self.min_redraw = opts.min_redraw or 0.1        -- seconds between tty redraws (10 Hz)
-  local mode = opts.mode or os.getenv('VOLT_PROGRESS')
+  local mode = opts.mode
   if mode ~= nil and mode ~= 'tty' and mode ~= 'plain' then
     error("ProgressBar: mode must be 'tty' or 'plain' (got " .. tostring(mode) .. ')', 3)
+  end
+  if mode == nil then
+    local env = os.getenv('VOLT_PROGRESS')
+    if env ~= nil and env ~= '' then
+      if env ~= 'tty' and env ~= 'plain' then
+        error("ProgressBar: $VOLT_PROGRESS must be 'tty' or 'plain' (got " .. env .. ')', 3)
+      end
+      mode = env
+    end
   end
   if mode == nil then
     local fd = (self.stream == io.stderr and 2) or (self.stream == io.stdout and 1) or nil
