@@ -217,7 +217,7 @@ describe('CSVLogger', function()
     local path = lg.log_dir .. '/metrics.csv'
     assert.equal('epoch,step,train_loss\n0,0,0.5\n0,1,0.25\n', sh.read_file(path))
     lg:log_metrics({val_loss = 1 / 3, epoch = 0, acc = volt.tensor({0.75})}, 1)
-    lg:log_metrics({train_loss = 0 / 0, epoch = 1}, 2)
+    lg:log_metrics({train_loss = 0 / 0, epoch = 1ULL}, 2)
     lg:save()
     assert.equal('acc,epoch,step,train_loss,val_loss\n' ..
                  ',0,0,0.5,\n,0,1,0.25,\n0.75,0,1,,0.3333333333333333\n,1,2,nan,\n', sh.read_file(path))

@@ -337,7 +337,7 @@ end
 function ProgressBar:_eval_end(stage)
   local bar = self.bars[stage]
   if not bar then return end
-  local sanity = self.sanity
+  local sanity = self.sanity or (self.trainer and self.trainer.sanity_checking) or false
   -- a standalone validate/test/predict keeps its bar (tty) and writes a line (plain)
   local standalone = stage ~= 'validate' or not self.bars.train
   self:_close(bar, standalone and self.leave and not sanity, not sanity)

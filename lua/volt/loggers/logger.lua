@@ -140,6 +140,10 @@ function Logger.to_number(v, what, k)
   local t = type(v)
   if t == 'number' then return v end
   if t == 'boolean' then return v and 1 or 0 end
+  if t == 'cdata' then
+    local n = tonumber(v)                      -- int64_t / uint64_t / double boxes
+    if n then return n end
+  end
   if (t == 'cdata' or t == 'table') and v.item then return v:item() end
   error(what .. ": metric '" .. tostring(k) .. "' is not a number (got " .. t .. ')', 3)
 end
@@ -177,6 +181,7 @@ end
 -- Python's CSV / YAML readers treat these as scalars; tensors become numbers or lists.
 local function plain_value(v)
   local t = type(v)
+  if t == 'cdata' and tonumber(v) then return tonumber(v) end
   if t == 'cdata' or (t == 'table' and v.shape and v.totable) then
     if v:numel() == 1 then return v:item() end
     return v:totable()
