@@ -182,6 +182,18 @@ describe('ProgressBar tty mode', function()
     assert.truthy(out:text():find('\n$'))
   end)
 
+  it('a standalone validation keeps its finished bar on screen', function()
+    local pb, out, clock = new{mode = 'tty'}
+    local tr = fake_trainer{state = {stage = 'validate'}, num_val_batches = {2}}
+    for j = 1, 2 do
+      pb:on_validation_batch_start(tr, nil, nil, j, 1)
+      clock.t = clock.t + 1
+      pb:on_validation_batch_end(tr, nil, nil, nil, j, 1)
+    end
+    pb:on_validation_end(tr, nil)
+    assert.truthy(out:text():find('\rValidation: 100%%|[^|]*| 2/2 %[00:02<00:00, 1.00it/s, v_num=3, loss=0.5%]\27%[K\n$'))
+  end)
+
   it('refresh_rate = 0 writes nothing', function()
     local pb, out, clock = new{mode = 'tty', refresh_rate = 0}
     run_epoch(pb, fake_trainer(), clock, 0.5, 5)
