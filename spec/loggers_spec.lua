@@ -246,22 +246,27 @@ describe('CSVLogger', function()
     assert.equal('batch_size: 128\nlr: 0.01\nmodel:\n  hidden: 512\n', sh.read_file(lg.log_dir .. '/hparams.yaml'))
   end)
 
-  it('resumes into the same version, dropping rows logged after the checkpoint', function()
+  it("resumes into the same version, replacing what the killed run logged after its checkpoint", function()
     local d = fresh()
     local lg = L.CSVLogger{save_dir = d}
-    for step = 0, 4 do lg:log_metrics({loss = step, epoch = 0}, step) end
-    local state = lg:state_dict()        -- the checkpoint: saves what is buffered
-    assert.same({version = 0, rows = 5}, state)
-    for step = 5, 7 do lg:log_metrics({loss = step, epoch = 0}, step) end
+    for step = 1, 4 do lg:log_metrics({loss = step, epoch = 0}, step) end
+    local state = lg:state_dict()        -- the checkpoint at the end of step 5, before step 5 is logged
+    assert.same({version = 0}, state)
+    assert.equal(5, select(2, sh.read_file(lg.log_dir .. '/metrics.csv'):gsub('\n', '')))  -- saved
+    lg:log_metrics({loss = 5, epoch = 0}, 5)
+    lg:log_metrics({val = 0.5, epoch = 0}, 6)
+    for step = 6, 7 do lg:log_metrics({loss = step, epoch = 0}, step) end
     lg:save()                            -- then the process is killed
-    -- a new process: a fresh logger restored from the checkpoint
+    -- a new process: a fresh logger restored from the checkpoint redoes steps 6 and 7
     local r = L.CSVLogger{save_dir = d}
     r:load_state_dict(state)
-    for step = 5, 6 do r:log_metrics({loss = 10 * step, epoch = 1, val = 1}, step) end
+    for step = 6, 7 do r:log_metrics({loss = 10 * step, epoch = 1}, step) end
     r:finalize('success')
     assert.equal(0, r.version)
     assert.same({'version_0'}, ls(d .. '/lightning_logs'))
-    assert.equal('epoch,loss,step,val\n0,0,0,\n0,1,1,\n0,2,2,\n0,3,3,\n0,4,4,\n1,50,5,1\n1,60,6,1\n',
+    -- step 5 stays (not redone), the old val row at step 6 stays (no shared name), the old loss
+    -- rows at 6 and 7 are replaced
+    assert.equal('epoch,loss,step,val\n0,1,1,\n0,2,2,\n0,3,3,\n0,4,4,\n0,5,5,\n0,,6,0.5\n1,60,6,\n1,70,7,\n',
                  sh.read_file(r.log_dir .. '/metrics.csv'))
   end)
 
@@ -270,7 +275,7 @@ describe('CSVLogger', function()
     os.execute('mkdir -p ' .. sh.quote(d .. '/lightning_logs/version_3'))
     local lg = L.CSVLogger{save_dir = d}
     lg:log_hyperparams{a = 1}                      -- resolves version 4
-    lg:load_state_dict{version = 3, rows = 0}
+    lg:load_state_dict{version = 3}
     lg:log_metrics({x = 1}, 0)
     lg:save()
     assert.truthy(exists(d .. '/lightning_logs/version_3/metrics.csv'))
@@ -391,7 +396,7 @@ describe('TensorBoardLogger', function()
     assert.same({'p-acc', 'p-x'}, tags)
   end)
 
-  it('buffers max_queue events, and resumes with a SessionLog START after the checkpoint step', function()
+  it('buffers max_queue events, and resumes with a SessionLog START at its first step', function()
     local d = fresh()
     local tb = L.TensorBoardLogger{save_dir = d, max_queue = 3}
     tb:log_metrics({x = 1}, 1)
@@ -401,10 +406,12 @@ describe('TensorBoardLogger', function()
     local path = event_file(tb.log_dir)
     assert.equal(4, #events(path))
     local state = tb:state_dict()
-    assert.same({version = 0, step = 3}, state)
+    assert.same({version = 0}, state)
     tb:finalize('failed')
     local r = L.TensorBoardLogger{save_dir = d}
     r:load_state_dict(state)
+    r:log_hyperparams{a = 1}                   -- its hp_metric at step 0 is no resume point
+    r:log_metrics({x = 30}, 3)
     r:log_metrics({x = 4}, 4)
     r:finalize('success')
     local files = {}
@@ -413,15 +420,36 @@ describe('TensorBoardLogger', function()
     local second
     for _, n in ipairs(files) do if r.log_dir .. '/' .. n ~= path then second = r.log_dir .. '/' .. n end end
     local evs = events(second)
-    assert.equal(1, evs[2].session_log)        -- START
-    assert.equal(4, evs[2].step)
-    assert.equal(4, evs[3].step)
+    local starts = {}
+    for _, e in ipairs(evs) do if e.session_log then starts[#starts + 1] = e.step .. ':' .. e.session_log end end
+    assert.same({'3:1'}, starts)               -- START at step 3
+    assert.equal(3, evs[#evs - 1].step)
+    assert.equal(30, evs[#evs - 1].scalars.x)
   end)
 
   it('rejects bad arguments with messages naming the logger', function()
     assert.has_error(function() L.TensorBoardLogger{sub_dir = 1} end, 'TensorBoardLogger: sub_dir must be a string')
     local tb = L.TensorBoardLogger{save_dir = fresh()}
     assert.has_error(function() tb:log_metrics({x = {}}, 0) end, "TensorBoardLogger: metric 'x' is not a number (got table)")
+  end)
+
+  pyit("Python's tensorboard drops what a killed run logged after its checkpoint", function()
+    local d = fresh()
+    local tb = L.TensorBoardLogger{save_dir = d}
+    for step = 1, 5 do tb:log_metrics({loss = step}, step) end
+    tb:finalize('failed')
+    local r = L.TensorBoardLogger{save_dir = d}
+    r:load_state_dict{version = 0}
+    for step = 3, 6 do r:log_metrics({loss = 10 * step}, step) end
+    r:finalize('success')
+    local out = python(([[
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+ea = EventAccumulator('%s')
+ea.Reload()
+print([(e.step, int(e.value)) for e in ea.Scalars('loss')])
+]]):format(r.log_dir))
+    -- (tensorboard also prints a note about the purge)
+    assert.equal('[(1, 1), (2, 2), (3, 30), (4, 40), (5, 50), (6, 60)]', out:match('([^\n]*)\n$'))
   end)
 
   pyit("Python's tensorboard reads the scalars and the hparams back", function()

@@ -12,9 +12,13 @@
 -- a new name appears the file is rewritten with the wider header, as Lightning's writer does.
 -- Numbers are written as the shortest decimal that reads back exactly ('nan', 'inf' as Python).
 --
--- Resume: state_dict() saves what is buffered and returns {version = v, rows = number of data
--- rows}; after load_state_dict the logger appends to the same metrics.csv, first dropping the rows
--- written after that checkpoint (a killed run's tail), so the resumed file has each step once.
+-- Resume: state_dict() writes what is buffered (so a checkpoint never runs ahead of the file) and
+-- returns {version = v}. After load_state_dict the logger appends to that version's metrics.csv.
+-- What the killed run logged after its checkpoint is replaced: at the first row the resumed run
+-- logs, at step s, the file's rows with a step > s are dropped, and so are its rows at step s that
+-- share a metric name with that new row (the resumed run redoes them). Rows of step s that the
+-- resumed run does not redo (e.g. the training loss of the step whose end saved the checkpoint)
+-- stay, so each step appears once.
 local Logger = require 'volt.loggers.logger'
 local sys = require 'volt.loggers.sys'
 
@@ -38,7 +42,7 @@ function CSVLogger:init(opts)
   self._pending = {}       -- rows logged but not yet written: {{name = value, step = s}, ...}
   self._keys = nil         -- the header written in the file (sorted list), nil before opening
   self._rows = 0           -- data rows in the file + pending
-  self._truncate = nil     -- from load_state_dict: keep only this many existing rows
+  self._resumed = false    -- set by load_state_dict: the next row trims the killed run's tail
 end
 
 -- CSV field: numbers as shortest round-trip decimals, strings quoted when they need it.
@@ -105,13 +109,6 @@ function CSVLogger:_open()
   if not ok then error('CSVLogger: ' .. err, 0) end
   local header, lines = read_csv(self:metrics_file_path())
   if header then
-    if self._truncate and #lines > self._truncate then
-      -- rows written after the checkpoint we resumed from: drop them
-      for i = #lines, self._truncate + 1, -1 do lines[i] = nil end
-      local out = {table.concat(header, ',')}
-      for _, l in ipairs(lines) do out[#out + 1] = l end
-      assert(Logger.write_atomic(self:metrics_file_path(), table.concat(out, '\n') .. '\n'))
-    end
     self._keys = header
     self._rows = #lines + #self._pending
   else
@@ -134,6 +131,34 @@ function CSVLogger:_save_hparams()
   assert(Logger.write_atomic(self.log_dir .. '/' .. self.NAME_HPARAMS_FILE, Logger.to_yaml(self.hparams)))
 end
 
+-- Drops the rows a killed run wrote after its checkpoint (see the top of the file), given the
+-- resumed run's first row.
+function CSVLogger:_trim_after_resume(step, row)
+  self._resumed = false
+  local path = self:metrics_file_path()
+  local header, lines = read_csv(path)
+  if not header then return end
+  local step_col
+  for i, k in ipairs(header) do if k == 'step' then step_col = i end end
+  if not step_col then return end
+  local kept = {table.concat(header, ',')}
+  for _, l in ipairs(lines) do
+    local cells = split_line(l)
+    local s = tonumber(cells[step_col])
+    local drop = s ~= nil and s > step
+    if s == step then
+      for i, k in ipairs(header) do
+        if cells[i] ~= '' and k ~= 'step' and k ~= 'epoch' and row[k] ~= nil then drop = true end
+      end
+    end
+    if not drop then kept[#kept + 1] = l end
+  end
+  if #kept - 1 < #lines then
+    assert(Logger.write_atomic(path, table.concat(kept, '\n') .. '\n'))
+  end
+  self._keys = nil                                 -- reopen: re-read the header and the row count
+end
+
 function CSVLogger:log_metrics(metrics, step)
   if type(metrics) ~= 'table' then
     error('CSVLogger: log_metrics expects a table of numbers (got ' .. type(metrics) .. ')', 2)
@@ -144,6 +169,7 @@ function CSVLogger:log_metrics(metrics, step)
     row[key] = Logger.to_number(v, 'CSVLogger', k)
   end
   if step == nil then step = self._rows end
+  if self._resumed then self:_trim_after_resume(step, row) end
   row.step = step
   self._pending[#self._pending + 1] = row
   self._rows = self._rows + 1
@@ -195,7 +221,7 @@ end
 
 function CSVLogger:state_dict()
   self:save()
-  return {version = self.version, rows = self._rows}
+  return {version = self.version}
 end
 
 function CSVLogger:load_state_dict(s)
@@ -205,11 +231,8 @@ function CSVLogger:load_state_dict(s)
     self._keys = nil        -- reopen in the restored version's folder
     if next(self.hparams) then self:_save_hparams() end
   end
-  self._truncate = s.rows
-  if self._keys then
-    -- already open (rows logged before the restore): reopen to apply the truncation
-    self._keys = nil
-  end
+  self._resumed = true
+  self._keys = nil
 end
 
 return CSVLogger

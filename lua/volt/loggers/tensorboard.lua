@@ -14,9 +14,10 @@
 -- column (log 'hp_metric' yourself to fill it); values other than numbers, booleans and strings
 -- are written as their text. The three hparams-plugin summaries are those PyTorch writes.
 -- Events are buffered: written when max_queue are waiting, flush_secs have passed, or on save().
--- Resume: load_state_dict({version = v, step = s}) reuses the folder; the new event file starts
--- with SessionLog START at step s + 1, so TensorBoard discards what the killed run logged after
--- its checkpoint.
+-- Resume: load_state_dict({version = v}) reuses the folder. Before the first metrics the resumed
+-- run logs, at step s, a SessionLog START event at step s is written: TensorBoard then discards
+-- the events at steps >= s that the killed run wrote after its checkpoint (the resumed run logs
+-- them again).
 local Logger = require 'volt.loggers.logger'
 local sys = require 'volt.loggers.sys'
 local ev = require 'volt.loggers.tfevent'
@@ -46,8 +47,7 @@ function TensorBoardLogger:init(opts)
   self._queue = {}
   self._file = nil
   self._last_flush = sys.monotonic()
-  self._last_step = nil
-  self._resume_step = nil
+  self._resumed = false
 end
 
 -- The event file, created on first write (its first record is the file_version event).
@@ -63,7 +63,6 @@ function TensorBoardLogger:_open()
   if not f then error('TensorBoardLogger: cannot create ' .. path .. ': ' .. tostring(ferr), 0) end
   self._file, self.event_file = f, path
   local head = {ev.record(ev.file_version_event(now))}
-  if self._resume_step then head[2] = ev.record(ev.session_start_event(now, self._resume_step)) end
   f:write(table.concat(head))
   f:flush()
   return f
@@ -90,13 +89,20 @@ function TensorBoardLogger:log_metrics(metrics, step)
     error('TensorBoardLogger: log_metrics expects a table of numbers (got ' .. type(metrics) .. ')', 2)
   end
   step = step or 0
+  if self._resumed then
+    self._resumed = false
+    self:_add(ev.session_start_event(self.clock(), step))
+  end
+  self:_scalars(metrics, step)
+end
+
+function TensorBoardLogger:_scalars(metrics, step)
   local scalars = {}
   for _, k in ipairs(Logger.sorted_keys(metrics)) do
     local tag = self.prefix ~= '' and (self.prefix .. '-' .. k) or tostring(k)
     scalars[#scalars + 1] = {tag, Logger.to_number(metrics[k], 'TensorBoardLogger', k)}
   end
   if #scalars == 0 then return end
-  self._last_step = math.max(self._last_step or step, step)
   self:_add(ev.scalars_event(self.clock(), step, scalars))
 end
 
@@ -127,7 +133,7 @@ function TensorBoardLogger:log_hyperparams(params, metrics)
   end
   local tags = {}
   if metrics then
-    self:log_metrics(metrics, 0)
+    self:_scalars(metrics, 0)
     tags = Logger.sorted_keys(metrics)
   end
   local now = self.clock()
@@ -156,7 +162,7 @@ end
 
 function TensorBoardLogger:state_dict()
   if self._file or #self._queue > 0 then self:_flush() end
-  return {version = self.version, step = self._last_step}
+  return {version = self.version}
 end
 
 function TensorBoardLogger:load_state_dict(s)
@@ -165,10 +171,7 @@ function TensorBoardLogger:load_state_dict(s)
     if self._file then self:_flush(); self._file:close(); self._file = nil end
     rawset(self, '_version', s.version)
   end
-  if s.step then
-    self._resume_step = s.step + 1
-    if self._file then self:_add(ev.session_start_event(self.clock(), self._resume_step)) end
-  end
+  self._resumed = true
 end
 
 return TensorBoardLogger
