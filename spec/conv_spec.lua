@@ -361,6 +361,29 @@ describe('gradients', function()
     ref.check(b1, a1, 1e-4, 'gx')
     ref.check(b2, a2, 1e-4, 'gw')
     ref.check(b3, a3, 1e-4, 'gb')
+    for _, dt in ipairs{'f16', 'bf16'} do
+      local c1, c2, c3 = grads(dt)
+      local tol = dt == 'f16' and 2e-2 or 1e-1
+      ref.check(c1, a1, tol, dt .. ' gx')
+      ref.check(c2, a2, tol, dt .. ' gw')
+      ref.check(c3, a3, tol, dt .. ' gb')
+    end
+  end)
+
+  it('conv_transpose2d gradients in f32 agree with f64', function()
+    local x64 = volt.randn({5, 4, 4, 5}, {dtype = 'f64'})
+    local w64 = volt.randn({4, 3, 3, 3}, {dtype = 'f64'})
+    local function grads(dt)
+      local x = x64:to(dt):detach():requires_grad_()
+      local w = w64:to(dt):detach():requires_grad_()
+      local y = volt.conv_transpose2d(x, w, nil, {stride = 2, groups = 2})
+      ;(y * y):sum():backward()
+      return ref.vals(x.grad), ref.vals(w.grad)
+    end
+    local a1, a2 = grads('f64')
+    local b1, b2 = grads('f32')
+    ref.check(b1, a1, 1e-4, 'gx')
+    ref.check(b2, a2, 1e-4, 'gw')
   end)
 end)
 
