@@ -199,6 +199,23 @@ describe('conv2d', function()
     assert.are.same(g1, g2)
   end)
 
+  it('C API: writes into a non-contiguous out; refuses an out that overlaps an input', function()
+    local ffi = require 'ffi'
+    local C = volt.capi.C
+    local x, xv = ref.rand({2, 3, 5, 5}, 'f64')
+    local w, wv = ref.rand({4, 3, 3, 3}, 'f64')
+    local one, zero = ffi.new('int64_t[2]', {1, 1}), ffi.new('int64_t[2]', {0, 0})
+    local o = volt.zeros({3, 3, 4, 2}, {dtype = 'f64'}):permute(4, 3, 1, 2) -- (2, 4, 3, 3)
+    assert.are.equal(0, C.vt_conv2d(x, w, nil, one, zero, one, 1, o, nil))
+    local want, shape = ref_conv2d(xv, {2, 3, 5, 5}, wv, {4, 3, 3, 3}, nil, 1, 1, 0, 0, 1, 1, 1)
+    ref.check_tensor(o, want, shape, 'f64', 1e-12, 'out')
+    local big = volt.zeros({2 * 3 * 5 * 5 + 100}, {dtype = 'f64'})
+    local xa = big:narrow(1, 1, 150):view(2, 3, 5, 5)
+    local oa = big:narrow(1, 101, 72):view(2, 4, 3, 3)
+    assert.are_not.equal(0, C.vt_conv2d(xa, w, nil, one, zero, one, 1, oa, nil))
+    assert.truthy(volt.capi.errmsg():find('conv2d: out shares memory', 1, true))
+  end)
+
   it('writes nothing for an empty batch', function()
     local y = volt.conv2d(volt.zeros({0, 2, 5, 5}), volt.zeros({3, 2, 3, 3}))
     assert.are.same({0, 3, 3, 3}, y.shape)
