@@ -182,7 +182,7 @@ describe('conv2d', function()
 
   it('gives the same result on 1 and 2 threads', function()
     local nt = volt.get_num_threads()
-    local x = volt.randn({5, 4, 9, 9})
+    local x = volt.randn({7, 4, 20, 20}) -- several chunks of samples, the last one short
     local w = volt.randn({6, 4, 3, 3}):requires_grad_()
     local function run()
       w.grad = nil
@@ -197,6 +197,25 @@ describe('conv2d', function()
     volt.set_num_threads(nt)
     assert.are.same(y1, y2)
     assert.are.same(g1, g2)
+  end)
+
+  it('batches split into chunks (the last one short): forward and weight gradient', function()
+    -- 324 output positions per sample: 3 samples per GEMM, chunks of 3, 3, 1
+    local xs, ws = {7, 2, 20, 20}, {3, 2, 3, 3}
+    local x, xv = ref.rand(xs, 'f64')
+    local w, wv = ref.rand(ws, 'f64')
+    local b, bv = ref.rand({3}, 'f64')
+    local want, shape = ref_conv2d(xv, xs, wv, ws, bv, 1, 1, 0, 0, 1, 1, 1)
+    local wl = w:clone():requires_grad_()
+    local y = volt.conv2d(x, wl, b)
+    ref.check_tensor(y, want, shape, 'f64', 1e-12, 'chunked forward')
+    -- <gw, dw> = <gy, conv(x, dw)> for the gradient gw of sum(y * gy)
+    local gy = volt.randn(shape, {dtype = 'f64'})
+    ;(y * gy):sum():backward()
+    local dw = volt.randn(ws, {dtype = 'f64'})
+    local lhs = (wl.grad * dw):sum():item()
+    local rhs = (volt.conv2d(x, dw) * gy):sum():item()
+    assert(math.abs(lhs - rhs) <= 1e-9 * math.max(1, math.abs(lhs)), lhs .. ' vs ' .. rhs)
   end)
 
   it('C API: writes into a non-contiguous out; refuses an out that overlaps an input', function()

@@ -31,6 +31,12 @@
 #include <string.h>
 #include "backend/cpu/cpu.h"
 
+/* Columns a chunk's GEMM aims for (samples side by side), and the most parts the weight
+   gradient's batch splits into. Measured on 2 cores: one 64x800x4096 SGEMM runs ~25% faster than
+   64 of 64x800x64. */
+#define CV_COLS 1024
+#define CV_PARTS 16
+
 typedef struct {
   int f32;                       /* compute type: 1 float, 0 double                          */
   int64_t N, C, O, G, Cg, Og;
@@ -39,6 +45,7 @@ typedef struct {
   int direct;                    /* 1x1, stride 1, no padding: the image is the column matrix */
   const char *x, *w, *b;         /* compute-type data                                        */
   char* y;
+  int64_t nb;                    /* samples per chunk (side by side in one GEMM)             */
   int64_t parts, per_part;       /* weight gradient: batch split                             */
   char* partial;                 /* (parts, O, Cg*kh*kw)                                     */
   int failed;                    /* a buffer allocation failed in a parallel chunk           */
@@ -60,8 +67,9 @@ static void cv_valid(int64_t n, int64_t in, int64_t s, int64_t p, int64_t off, i
 }
 
 #define CV_IM2COL(T, NAME)                                                                   \
-  static void NAME(const cv_plan* p, const T* img /* (Cg, H, W) */, T* col /* (K, Ho*Wo) */) { \
-    int64_t HW = p->Ho * p->Wo;                                                              \
+  static void NAME(const cv_plan* p, const T* img /* (Cg, H, W) */,                          \
+                   T* col /* (K, Ho*Wo), rows ld apart */, int64_t ld) {                     \
+    int64_t HW = ld;                                                                         \
     for (int64_t c = 0; c < p->Cg; c++)                                                      \
       for (int64_t i = 0; i < p->kh; i++) {                                                  \
         int64_t olo, ohi;                                                                    \
@@ -114,9 +122,10 @@ CV_IM2COL(double, cv_im2col_f64)
 CV_COL2IM(float, cv_col2im_f32)
 CV_COL2IM(double, cv_col2im_f64)
 
-static void cv_im2col(const cv_plan* p, const char* img, char* col) {
-  if (p->f32) cv_im2col_f32(p, (const float*)img, (float*)col);
-  else cv_im2col_f64(p, (const double*)img, (double*)col);
+/* col's rows are ld elements apart (Ho*Wo for one sample; more when samples sit side by side) */
+static void cv_im2col(const cv_plan* p, const char* img, char* col, int64_t ld) {
+  if (p->f32) cv_im2col_f32(p, (const float*)img, (float*)col, ld);
+  else cv_im2col_f64(p, (const double*)img, (double*)col, ld);
 }
 static void cv_col2im(const cv_plan* p, const char* col, char* img) {
   if (p->f32) cv_col2im_f32(p, (const float*)col, (float*)img);
@@ -175,12 +184,57 @@ static void cv_fwd_range(int64_t begin, int64_t end, void* ctx) {
       if (bg) cv_fill_rows(p, yg, bg, p->Og, HWo);
       const char* B = xg;
       if (!p->direct) {
-        cv_im2col(p, xg, col);
+        cv_im2col(p, xg, col, HWo);
         B = col;
       }
       cv_gemm(p, 0, 0, p->Og, HWo, K, wg, K, B, HWo, bg ? 1.0 : 0.0, yg, HWo);
     }
   free(col);
+}
+
+/* conv2d forward, nb samples side by side: chunks [begin, end) of nb samples; per group
+   col (K, m*Ho*Wo) holds the samples' columns next to each other, one GEMM gives
+   t (Og, m*Ho*Wo), which is scattered into y with the bias. */
+static void cv_fwd_chunk_range(int64_t begin, int64_t end, void* ctx) {
+  cv_plan* p = ctx;
+  size_t es = cv_es(p);
+  int64_t K = p->Cg * p->kh * p->kw, HWo = p->Ho * p->Wo, HWi = p->H * p->W, L = p->nb * HWo;
+  char* col = malloc((size_t)(K * L) * es);
+  char* t = malloc((size_t)(p->Og * L) * es);
+  if (!col || !t) {
+    free(col);
+    free(t);
+    p->failed = 1;
+    return;
+  }
+  for (int64_t ch = begin; ch < end; ch++) {
+    int64_t n0 = ch * p->nb, m = p->N - n0 < p->nb ? p->N - n0 : p->nb, Lm = m * HWo;
+    for (int64_t g = 0; g < p->G; g++) {
+      for (int64_t s = 0; s < m; s++) /* x[n0 + s, g] (Cg, H, W) -> col[:, s*HWo ...] */
+        cv_im2col(p, p->x + (size_t)(((n0 + s) * p->C + g * p->Cg) * HWi) * es,
+                  col + (size_t)(s * HWo) * es, Lm);
+      const char* wg = p->w + (size_t)(g * p->Og * K) * es; /* (Og, K) */
+      cv_gemm(p, 0, 0, p->Og, Lm, K, wg, K, col, Lm, 0.0, t, Lm);
+      for (int64_t s = 0; s < m; s++)
+        for (int64_t o = 0; o < p->Og; o++) {
+          int64_t oc = g * p->Og + o;
+          size_t dst = (size_t)(((n0 + s) * p->O + oc) * HWo), src = (size_t)(o * Lm + s * HWo);
+          if (p->f32) {
+            float* d = (float*)p->y + dst;
+            const float* r = (const float*)t + src;
+            float bv = p->b ? ((const float*)p->b)[oc] : 0.0f;
+            for (int64_t k = 0; k < HWo; k++) d[k] = r[k] + bv;
+          } else {
+            double* d = (double*)p->y + dst;
+            const double* r = (const double*)t + src;
+            double bv = p->b ? ((const double*)p->b)[oc] : 0.0;
+            for (int64_t k = 0; k < HWo; k++) d[k] = r[k] + bv;
+          }
+        }
+    }
+  }
+  free(col);
+  free(t);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -224,33 +278,44 @@ static void cv_tr_range(int64_t begin, int64_t end, void* ctx) {
 static void cv_wgrad_range(int64_t begin, int64_t end, void* ctx) {
   cv_plan* p = ctx;
   size_t es = cv_es(p);
-  int64_t K = p->Cg * p->kh * p->kw, HWo = p->Ho * p->Wo, HWi = p->H * p->W;
-  char* col = NULL;
-  if (!p->direct) {
-    col = malloc((size_t)(K * HWo) * es);
-    if (!col) {
-      p->failed = 1;
-      return;
-    }
+  int64_t K = p->Cg * p->kh * p->kw, HWo = p->Ho * p->Wo, HWi = p->H * p->W, L = p->nb * HWo;
+  /* col (K, m*Ho*Wo) and gt (Og, m*Ho*Wo): m <= nb samples side by side */
+  char* col = malloc((size_t)(K * L) * es);
+  char* gt = p->nb > 1 ? malloc((size_t)(p->Og * L) * es) : NULL;
+  if (!col || (p->nb > 1 && !gt)) {
+    free(col);
+    free(gt);
+    p->failed = 1;
+    return;
   }
   for (int64_t part = begin; part < end; part++) {
     char* acc = p->partial + (size_t)(part * p->O * K) * es; /* (O, K) */
     int64_t n0 = part * p->per_part, n1 = n0 + p->per_part;
     if (n1 > p->N) n1 = p->N;
-    for (int64_t n = n0; n < n1; n++)
+    for (int64_t c0 = n0; c0 < n1; c0 += p->nb) {
+      int64_t m = n1 - c0 < p->nb ? n1 - c0 : p->nb, Lm = m * HWo;
       for (int64_t g = 0; g < p->G; g++) {
-        const char* xg = p->x + (size_t)((n * p->C + g * p->Cg) * HWi) * es; /* (Cg, H, W)  */
-        const char* gyg = p->y + (size_t)((n * p->O + g * p->Og) * HWo) * es; /* (Og, Ho*Wo) */
-        char* ag = acc + (size_t)(g * p->Og * K) * es;                        /* (Og, K)     */
-        const char* B = xg;
-        if (!p->direct) {
-          cv_im2col(p, xg, col);
-          B = col;
+        char* ag = acc + (size_t)(g * p->Og * K) * es; /* (Og, K) */
+        const char* A;
+        for (int64_t s = 0; s < m; s++) /* x[c0 + s, g] (Cg, H, W) -> col[:, s*HWo ...] */
+          cv_im2col(p, p->x + (size_t)(((c0 + s) * p->C + g * p->Cg) * HWi) * es,
+                    col + (size_t)(s * HWo) * es, Lm);
+        if (m == 1) {
+          A = p->y + (size_t)((c0 * p->O + g * p->Og) * HWo) * es; /* gy[c0, g] (Og, Ho*Wo) */
+        } else {
+          for (int64_t s = 0; s < m; s++) /* gy[c0 + s, g] (Og, Ho*Wo) -> gt[:, s*HWo ...] */
+            for (int64_t o = 0; o < p->Og; o++)
+              memcpy(gt + (size_t)(o * Lm + s * HWo) * es,
+                     p->y + (size_t)(((c0 + s) * p->O + g * p->Og + o) * HWo) * es,
+                     (size_t)HWo * es);
+          A = gt;
         }
-        cv_gemm(p, 0, 1, p->Og, K, HWo, gyg, HWo, B, HWo, n == n0 ? 0.0 : 1.0, ag, K);
+        cv_gemm(p, 0, 1, p->Og, K, Lm, A, Lm, col, Lm, c0 == n0 ? 0.0 : 1.0, ag, K);
       }
+    }
   }
   free(col);
+  free(gt);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -342,22 +407,34 @@ static vt_status cpu_conv_common(const vt_op_args* a, int transposed) {
 
   size_t es = cv_es(&p);
   int nt = omp_get_max_threads();
-  if (mode == 0) {
+  /* samples per chunk: enough that a chunk's GEMM has about CV_COLS columns, fixed by the shapes */
+  int64_t HWo = p.Ho * p.Wo;
+  p.nb = CV_COLS / HWo;
+  if (p.nb < 1) p.nb = 1;
+  if (p.nb > p.N) p.nb = p.N;
+  if (p.nb * HWo > INT_MAX) p.nb = 1;
+  if (mode == 0 && !transposed && !p.direct && p.nb > 1) {
+    int64_t chunks = (p.N + p.nb - 1) / p.nb;
+    vt_cpu_parallel_for(chunks, 1, cv_fwd_chunk_range, &p);
+    if (p.failed) s = vt_set_error(VT_ERR_OOM, "%s: out of memory for the column buffer", op);
+  } else if (mode == 0) {
     vt_cpu_range_fn fn = transposed ? cv_tr_range : cv_fwd_range;
     if (p.N >= nt && nt > 1) vt_cpu_parallel_for(p.N, 1, fn, &p);
     else fn(0, p.N, &p);
     if (p.failed) s = vt_set_error(VT_ERR_OOM, "%s: out of memory for the column buffer", op);
   } else {
-    /* weight gradient: gy is in[1]; the plan's y pointer is the gradient input */
+    /* weight gradient: gy is in[1]; the plan's y pointer is the gradient input. The batch
+       splits into at most CV_PARTS parts of whole chunks (and at most 64 MiB of partials). */
     const char* gy = p.w;
     char* gw = p.y;
     p.y = (char*)gy;
     int64_t K = p.Cg * p.kh * p.kw, wsz = p.O * K;
-    int64_t parts = p.N < 16 ? p.N : 16;
+    int64_t chunks = (p.N + p.nb - 1) / p.nb;
+    int64_t parts = chunks < CV_PARTS ? chunks : CV_PARTS;
     int64_t cap = (int64_t)((64u << 20) / es) / (wsz > 0 ? wsz : 1);
     if (cap < 1) cap = 1;
     if (parts > cap) parts = cap;
-    p.per_part = (p.N + parts - 1) / parts;
+    p.per_part = (chunks + parts - 1) / parts * p.nb;
     p.parts = (p.N + p.per_part - 1) / p.per_part;
     p.partial = p.parts == 1 ? gw : malloc((size_t)(p.parts * wsz) * es);
     if (!p.partial) {
