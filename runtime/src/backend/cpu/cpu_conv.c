@@ -16,12 +16,19 @@
  *   conv2d weight gradient, per group:            gw[g] (Og, K) = sum_n gy[n,g] (Og, Ho*Wo) @ col_n^T
  * A 1x1 kernel with stride 1 and no padding uses the image itself as the column matrix.
  *
- * Threads and determinism: the forward and transposed ops run in parallel over the batch (one
- * column buffer per chunk, single-threaded BLAS inside the parallel region) when the batch has at
- * least as many samples as threads, else sample by sample with multi-threaded GEMMs. Each output
- * element is computed by one GEMM, so results do not depend on the thread count. The weight
- * gradient splits the batch into a number of parts fixed by the shapes alone (not the thread
- * count), accumulates each part's partial sum in sample order, and adds the parts in order.
+ * Chunks: when one sample has few output positions, nb samples sit side by side in one column
+ * buffer (col (K, nb*Ho*Wo)) so that a GEMM has about CV_COLS columns; nb depends only on the
+ * shapes. The forward scatters the GEMM's (Og, nb*Ho*Wo) result into y (adding the bias); the
+ * weight gradient copies gy's rows side by side to match.
+ *
+ * Threads and determinism: the forward runs its chunks in parallel (one buffer set per thread,
+ * single-threaded BLAS inside the parallel region); conv_transpose2d (and the forward with one
+ * sample per chunk) runs in parallel over the batch when it has at least as many samples as
+ * threads, else sample by sample with multi-threaded GEMMs. Each output element is computed by
+ * one GEMM over a fixed chunk, so results do not depend on the thread count. The weight gradient
+ * splits the batch into at most CV_PARTS parts of whole chunks (fixed by the shapes alone, not
+ * the thread count), accumulates each part's partial sum in sample order, and adds the parts in
+ * order.
  * Accumulation: f32 (also for f16/bf16) or f64, as OpenBLAS.
  */
 #include <cblas.h>
