@@ -449,6 +449,26 @@ describe('nn layers', function()
     assert.are.same({1, 5, 6, 6}, nn.Conv2d(3, 5, 3, {padding = 'same'})(volt.randn({1, 3, 6, 6})).shape)
   end)
 
+  it('a small CNN fits a batch (loss decreases under plain gradient steps)', function()
+    volt.manual_seed(5)
+    local model = nn.Sequential(nn.Conv2d(1, 4, 3, {padding = 1}), nn.ReLU(),
+      nn.Conv2d(4, 4, 3, {stride = 2, groups = 2}), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 3 * 3, 3))
+    local x = volt.randn({8, 1, 7, 7})
+    local labels = volt.tensor({1, 2, 3, 1, 2, 3, 1, 2}, 'i64')
+    local first, last
+    for step = 1, 30 do
+      model:zero_grad()
+      local loss = nn.CrossEntropyLoss()(model(x), labels)
+      loss:backward()
+      volt.no_grad(function()
+        for _, p in ipairs(model:parameters()) do p:sub_(p.grad * 0.2) end
+      end)
+      first = first or loss:item()
+      last = loss:item()
+    end
+    assert(last < 0.7 * first, first .. ' -> ' .. last)
+  end)
+
   it('Conv1d: shapes and init', function()
     local m = nn.Conv1d(3, 8, 5, {padding = 2})
     assert.are.same({8, 3, 5}, m.weight.shape)
