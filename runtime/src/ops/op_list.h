@@ -106,6 +106,8 @@ VT_OP(randint, RANDOM)
 VT_OP(bernoulli, RANDOM)
 VT_OP(randperm, RANDOM)
 /* convolution (ops/conv.c, backend/cpu/cpu_conv.c) ----------------------------------------- */
+VT_OP(conv2d, NN)
+VT_OP(conv_transpose2d, NN)
 
 /* pooling (ops/pool.c, backend/cpu/cpu_pool.c) ---------------------------------------------- */
 
