@@ -370,20 +370,21 @@ describe('autograd', function()
     it('records a node with the Function name; several outputs; contexts are released', function()
       collectgarbage(); collectgarbage()
       local before = volt._custom_registry()   -- other specs' Functions may still be alive
-      local a, b = leaf({1, 2}), leaf({3, 4})
-      local p, q = Scale2(a, b)
-      assert.is_true(volt._custom_registry() > before)
-      assert.are.equal('Scale2', p.grad_fn)
-      assert.are.equal('Scale2', q.grad_fn)
-      ;(p:sum() + q:sum()):backward()
-      assert.are.same({2 + 3, 2 + 4}, vals(a.grad))
-      assert.are.same({1, 2}, vals(b.grad))
-      -- only the first output used: the second gets zeros
-      a.grad = nil
-      local p2 = Scale2(a, b)
-      p2:sum():backward()
-      assert.are.same({2, 2}, vals(a.grad))
-      p, q, p2 = nil, nil, nil
+      ;(function()   -- in its own frame, so no stale stack slot keeps an output alive
+        local a, b = leaf({1, 2}), leaf({3, 4})
+        local p, q = Scale2(a, b)
+        assert.is_true(volt._custom_registry() > before)
+        assert.are.equal('Scale2', p.grad_fn)
+        assert.are.equal('Scale2', q.grad_fn)
+        ;(p:sum() + q:sum()):backward()
+        assert.are.same({2 + 3, 2 + 4}, vals(a.grad))
+        assert.are.same({1, 2}, vals(b.grad))
+        -- only the first output used: the second gets zeros
+        a.grad = nil
+        local p2 = Scale2(a, b)
+        p2:sum():backward()
+        assert.are.same({2, 2}, vals(a.grad))
+      end)()
       collectgarbage()
       collectgarbage()
       assert.is_true(volt._custom_registry() <= before)

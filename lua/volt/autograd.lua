@@ -122,8 +122,13 @@ function M.enable_grad(fn, ...) return run_with(1, fn, ...) end
 -- ---------------------------------------------------------------------------------------------
 -- Functions written in Lua: volt.autograd.Function{forward = f, backward = b, name = 'MyOp'}
 -- ---------------------------------------------------------------------------------------------
-local registry = {}   -- id -> {fn = F, ctx = ctx, outs = {{shape, dtype, device}, ...}}
-local next_id = 1
+-- id -> {fn = F, ctx = ctx, outs = {{shape, dtype, device}, ...}}. Process-wide (kept in the Lua
+-- registry): the C engine has one callback and one queue of freed ids, so a second load of this
+-- module (package.loaded reset, as Busted's insulation does) must share the table, not split it.
+local shared = debug.getregistry()
+shared.volt_autograd_functions = shared.volt_autograd_functions or {registry = {}, next_id = 1}
+local fstate = shared.volt_autograd_functions
+local registry = fstate.registry
 local freed_ids = ffi.new('int64_t[64]')
 
 local function drain_freed()
@@ -227,8 +232,8 @@ function autograd.Function(def)
       end
     end
     if #outs == 0 then return unpack(res, 1, nres) end
-    local id = next_id
-    next_id = next_id + 1
+    local id = fstate.next_id
+    fstate.next_id = id + 1
     local oarr = ffi.new('vt_tensor*[?]', #outs)
     for k = 1, #outs do oarr[k - 1] = outs[k] end
     registry[id] = {fn = F, ctx = ctx, outs = info}
