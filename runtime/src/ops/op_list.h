@@ -108,6 +108,12 @@ VT_OP(randperm, RANDOM)
 /* convolution (ops/conv.c, backend/cpu/cpu_conv.c) ----------------------------------------- */
 
 /* pooling (ops/pool.c, backend/cpu/cpu_pool.c) ---------------------------------------------- */
+VT_OP(max_pool2d, NN)
+VT_OP(avg_pool2d, NN)
+VT_OP(adaptive_avg_pool2d, NN)
+VT_OP(max_pool2d_backward, NN)
+VT_OP(avg_pool2d_backward, NN)
+VT_OP(adaptive_avg_pool2d_backward, NN)
 
 /* normalisation (ops/norm.c, backend/cpu/cpu_norm.c) --------------------------------------- */
 
