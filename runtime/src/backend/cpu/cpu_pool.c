@@ -42,34 +42,64 @@ static inline int64_t avg_divisor(const pool_geom* g, int64_t span, int64_t coun
   return g->count_include_pad ? span : count;
 }
 
+/* m (all ones or zero) ? a : b, without a branch */
+static inline float sel_f32(int64_t m, float a, float b) {
+  uint32_t ua, ub, um = (uint32_t)m;
+  memcpy(&ua, &a, 4);
+  memcpy(&ub, &b, 4);
+  ua = (ua & um) | (ub & ~um);
+  memcpy(&a, &ua, 4);
+  return a;
+}
+static inline double sel_f64(int64_t m, double a, double b) {
+  uint64_t ua, ub, um = (uint64_t)m;
+  memcpy(&ua, &a, 8);
+  memcpy(&ub, &b, 8);
+  ua = (ua & um) | (ub & ~um);
+  memcpy(&a, &ua, 8);
+  return a;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* plane bodies, one set per compute type T                                                  */
 /* ---------------------------------------------------------------------------------------- */
 #define VT_POOL_PLANES(T, SFX)                                                                 \
-  /* x (H, W) -> y (Ho, Wo), idx (Ho, Wo) 1-based or NULL */                                   \
-  static void max_plane_##SFX(const pool_geom* g, const T* x, T* y, int64_t* idx) {           \
+  /* x (H, W) -> y (Ho, Wo), idx (Ho, Wo) 1-based or NULL; scratch (Wo). A row of outputs is   \
+     updated together (window element by window element, in row-major window order, the order  \
+     PyTorch visits them), so the compare chains of neighbouring outputs overlap. */           \
+  static void max_plane_##SFX(const pool_geom* g, const T* x, T* y, int64_t* idx, int64_t* scratch) {\
     for (int64_t oh = 0; oh < g->Ho; oh++) {                                                   \
       int64_t h0 = oh * g->sh - g->ph;                                                         \
       int64_t h1 = imin(h0 + (g->kh - 1) * g->dh + 1, g->H);                                   \
       while (h0 < 0) h0 += g->dh;                                                              \
+      T* yr = y + oh * g->Wo;                          /* (Wo) running maxima */               \
+      int64_t* mr = idx ? idx + oh * g->Wo : scratch;  /* (Wo) their 0-based plane indices */  \
       for (int64_t ow = 0; ow < g->Wo; ow++) {                                                 \
         int64_t w0 = ow * g->sw - g->pw;                                                       \
         int64_t w1 = imin(w0 + (g->kw - 1) * g->dw + 1, g->W);                                 \
         while (w0 < 0) w0 += g->dw;                                                            \
-        /* PyTorch: the first element of the window unless a larger value (or a NaN) comes */ \
-        int64_t mi = h0 < h1 && w0 < w1 ? h0 * g->W + w0 : -1;                                 \
-        T mv = (T)-INFINITY;                                                                   \
-        for (int64_t ih = h0; ih < h1; ih += g->dh)                                            \
-          for (int64_t iw = w0; iw < w1; iw += g->dw) {                                        \
-            T v = x[ih * g->W + iw];                                                           \
-            if (v > mv || isnan(v)) {                                                          \
-              mv = v;                                                                          \
-              mi = ih * g->W + iw;                                                             \
-            }                                                                                  \
-          }                                                                                    \
-        y[oh * g->Wo + ow] = mv;                                                               \
-        if (idx) idx[oh * g->Wo + ow] = mi + 1; /* 0: a window without input elements */       \
+        /* PyTorch: the first element of the window unless a larger value (or a NaN) comes */  \
+        mr[ow] = h0 < h1 && w0 < w1 ? h0 * g->W + w0 : -1;                                     \
+        yr[ow] = (T)-INFINITY;                                                                 \
       }                                                                                        \
+      for (int64_t ih = h0; ih < h1; ih += g->dh) {                                            \
+        const T* xr = x + ih * g->W;                                                           \
+        for (int64_t j = 0; j < g->kw; j++) {                                                  \
+          int64_t off = j * g->dw - g->pw; /* w = ow * sw + off must lie in [0, W) */          \
+          int64_t olo = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;                             \
+          int64_t ohi = g->W - 1 - off < 0 ? 0 : imin((g->W - 1 - off) / g->sw + 1, g->Wo);    \
+          for (int64_t ow = olo; ow < ohi; ow++) {                                             \
+            int64_t w = ow * g->sw + off;                                                      \
+            T v = xr[w], cur = yr[ow];                                                         \
+            /* branch-free (random data would mispredict): NaN wins, the last one as PyTorch */\
+            int64_t m = -(int64_t)((v > cur) | (v != v));                                      \
+            mr[ow] = (mr[ow] & ~m) | ((ih * g->W + w) & m);                                    \
+            yr[ow] = sel_##SFX(m, v, cur);                                                     \
+          }                                                                                    \
+        }                                                                                      \
+      }                                                                                        \
+      if (idx)                                                                                 \
+        for (int64_t ow = 0; ow < g->Wo; ow++) mr[ow] += 1; /* 1-based; 0: a window without input */\
     }                                                                                          \
   }                                                                                            \
   /* x (H, W) -> y (Ho, Wo) */                                                                 \
@@ -87,7 +117,7 @@ static inline int64_t avg_divisor(const pool_geom* g, int64_t span, int64_t coun
         double acc = 0;                                                                        \
         for (int64_t ih = h0; ih < h1; ih++)                                                   \
           for (int64_t iw = w0; iw < w1; iw++) acc += x[ih * g->W + iw];                       \
-        y[oh * g->Wo + ow] = (T)(acc / (double)avg_divisor(g, hs * ws, (h1 - h0) * (w1 - w0))); \
+        y[oh * g->Wo + ow] = (T)(acc / (double)avg_divisor(g, hs * ws, (h1 - h0) * (w1 - w0)));\
       }                                                                                        \
     }                                                                                          \
   }                                                                                            \
@@ -105,7 +135,7 @@ static inline int64_t avg_divisor(const pool_geom* g, int64_t span, int64_t coun
     }                                                                                          \
   }                                                                                            \
   /* gy (Ho, Wo), idx (Ho, Wo) -> gx (H, W); returns 0, or 1 on an index out of range */       \
-  static int max_back_plane_##SFX(const pool_geom* g, const T* gy, const int64_t* idx, T* gx) { \
+  static int max_back_plane_##SFX(const pool_geom* g, const T* gy, const int64_t* idx, T* gx) {\
     int64_t n = g->H * g->W, bad = 0;                                                          \
     memset(gx, 0, sizeof(T) * (size_t)n);                                                      \
     for (int64_t o = 0; o < g->Ho * g->Wo; o++) {                                              \
@@ -150,9 +180,9 @@ static inline int64_t avg_divisor(const pool_geom* g, int64_t span, int64_t coun
     }                                                                                          \
   }                                                                                            \
   static int run_plane_##SFX(int op, const pool_geom* g, const T* src, T* dst, int64_t* io,   \
-                             const int64_t* ii) {                                              \
+                             const int64_t* ii, int64_t* scratch) {                            \
     switch (op) {                                                                              \
-      case VT_OP_max_pool2d: max_plane_##SFX(g, src, dst, io); return 0;                       \
+      case VT_OP_max_pool2d: max_plane_##SFX(g, src, dst, io, scratch); return 0;              \
       case VT_OP_avg_pool2d: avg_plane_##SFX(g, src, dst); return 0;                           \
       case VT_OP_adaptive_avg_pool2d: adaptive_plane_##SFX(g, src, dst); return 0;             \
       case VT_OP_max_pool2d_backward: return max_back_plane_##SFX(g, src, ii, dst);            \
@@ -182,15 +212,17 @@ static void pool_range(int64_t begin, int64_t end, void* vctx) {
   pool_ctx* c = vctx;
   int64_t es = (int64_t)vt_dtype_size((vt_dtype)c->dt);
   int half = c->dt != VT_DTYPE_F32 && c->dt != VT_DTYPE_F64;
-  float *sb = NULL, *db = NULL;
-  if (half) {
-    sb = malloc(sizeof(float) * (size_t)(c->src_n + c->dst_n));
-    if (!sb) {
-      __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
-      return;
-    }
-    db = sb + c->src_n;
+  /* one allocation: f32 planes for the halves, then a row of int64 for max_pool2d */
+  int64_t nf = half ? c->src_n + c->dst_n : 0;
+  int64_t ni = c->op == VT_OP_max_pool2d ? c->g.Wo : 0;
+  char* buf = malloc(sizeof(float) * (size_t)nf + sizeof(int64_t) * (size_t)ni + 8);
+  if (!buf) {
+    __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
+    return;
   }
+  int64_t* scratch = (int64_t*)buf;
+  float* sb = (float*)(buf + sizeof(int64_t) * (size_t)ni);
+  float* db = sb + c->src_n;
   int bad = 0;
   for (int64_t p = begin; p < end; p++) {
     const char* s = c->src + p * c->src_n * es;
@@ -198,16 +230,16 @@ static void pool_range(int64_t begin, int64_t end, void* vctx) {
     int64_t* io = c->idx_out ? c->idx_out + p * c->dst_n : NULL;
     const int64_t* ii = c->idx_in ? c->idx_in + p * c->src_n : NULL;
     if (c->dt == VT_DTYPE_F32) {
-      bad |= run_plane_f32(c->op, &c->g, (const float*)s, (float*)d, io, ii);
+      bad |= run_plane_f32(c->op, &c->g, (const float*)s, (float*)d, io, ii, scratch);
     } else if (c->dt == VT_DTYPE_F64) {
-      bad |= run_plane_f64(c->op, &c->g, (const double*)s, (double*)d, io, ii);
+      bad |= run_plane_f64(c->op, &c->g, (const double*)s, (double*)d, io, ii, scratch);
     } else {
       vt_cpu_load_f32(sb, s, es, c->dt, c->src_n);
-      bad |= run_plane_f32(c->op, &c->g, sb, db, io, ii);
+      bad |= run_plane_f32(c->op, &c->g, sb, db, io, ii, scratch);
       vt_cpu_store_f32(d, es, c->dt, db, c->dst_n);
     }
   }
-  free(sb);
+  free(buf);
   if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
 }
 
