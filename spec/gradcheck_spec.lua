@@ -17,8 +17,6 @@ local NON_DIFFERENTIABLE = {
   logical_and = true, logical_or = true, fill = true, all = true, any = true, argmax = true,
   argmin = true, one_hot = true, uniform = true, normal = true, randint = true, bernoulli = true,
   randperm = true,
-  -- backward-only kernels of the layer families (called by their formulas)
-  max_pool2d_backward = true, avg_pool2d_backward = true, adaptive_avg_pool2d_backward = true,
 }
 
 -- name -> list of cases; a case returns (f, inputs).
