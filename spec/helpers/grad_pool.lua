@@ -3,8 +3,8 @@
 -- the spec's helpers (L = gc.leaf, Uni = gc.uniform, idx, rnd, volt).
 -- max_pool2d's inputs hold distinct values (a scaled random permutation, spacing 0.1 >> eps) so
 -- no window has a tie and the maximum is a smooth function of the input.
--- The backward-only ops (max_pool2d_backward, avg_pool2d_backward,
--- adaptive_avg_pool2d_backward) are not differentiable: gradcheck_spec lists them as such.
+-- The backward kernels (max_pool2d_backward, avg_pool2d_backward, adaptive_avg_pool2d_backward)
+-- are checked through these cases (gradcheck_spec maps <op>_backward to <op>).
 return function(add, env)
   local L, volt = env.L, env.volt
 
