@@ -6,6 +6,8 @@
 --   RESULT name=overhead_add_out value=<ns> unit=ns/op    vt_binary(add, a, b, c) into c (no allocation)
 --   RESULT name=overhead_chain10 value=<ns> unit=ns/op    a 10-op expression, time / 10
 --   RESULT name=overhead_matmul_1x1 value=<ns> unit=ns/op (1, 1) @ (1, 1) into an out tensor
+--   RESULT name=overhead_autograd_step value=<ns> unit=ns/step  y = (w * x):sum(); y:backward()
+--                                                   (1-element w requiring grad; grad accumulates)
 -- Method: blocks of BLOCK calls timed with clock_gettime(CLOCK_MONOTONIC) after a warm-up block;
 -- the median block time / calls is reported. The GC runs as it normally would (results are
 -- garbage at once), so its cost is part of the figure.
@@ -74,9 +76,15 @@ end
 r.add_out = measure(function(k) for _ = 1, k do C.vt_binary(ADD, a, b, y, nil) end end, 1)
 local m1, m2, my = volt.full({1, 1}, 2.0), volt.full({1, 1}, 3.0), volt.empty(1, 1)
 r.matmul_1x1 = measure(function(k) for _ = 1, k do m1:matmul(m2, my) end end, 1)
+local w = volt.ones(1):requires_grad_()
+local BLOCK0 = BLOCK
+BLOCK = 2000
+r.autograd_step = measure(function(k) for _ = 1, k do (w * a):sum():backward() end end, 1)
+BLOCK = BLOCK0
 
 io.write(string.format('# %s; operators: %s\n', volt.build_info(),
                        has_ops and 'Lua operators' or 'vt_binary + wrap'))
-for _, name in ipairs{'add', 'add_out', 'chain10', 'matmul_1x1'} do
-  io.write(string.format('RESULT name=overhead_%s value=%.1f unit=ns/op\n', name, r[name]))
+for _, name in ipairs{'add', 'add_out', 'chain10', 'matmul_1x1', 'autograd_step'} do
+  io.write(string.format('RESULT name=overhead_%s value=%.1f unit=%s\n', name, r[name],
+                         name == 'autograd_step' and 'ns/step' or 'ns/op'))
 end

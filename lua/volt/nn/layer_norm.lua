@@ -1,6 +1,6 @@
 -- nn.LayerNorm — nn.LayerNorm(normalized_shape, {eps = 1e-5, elementwise_affine = true,
 -- bias = true, dtype=}): normalises over the last #normalized_shape dims with the biased
--- variance; weight ones, bias zeros.
+-- variance (one fused op, volt.layer_norm); weight ones, bias zeros.
 local Module = require 'volt.nn.module'
 
 local LayerNorm = Module:extend('LayerNorm')
@@ -20,20 +20,12 @@ end
 function LayerNorm:forward(x)
   local k, nd = #self.normalized_shape, x:dim()
   for i = 1, k do
-    if x:size(nd - k + i) ~= self.normalized_shape[i] then
+    if nd < k or x:size(nd - k + i) ~= self.normalized_shape[i] then
       error('LayerNorm: input shape (' .. table.concat(x.shape, ', ') .. ') does not end with normalized_shape ('
             .. table.concat(self.normalized_shape, ', ') .. ')', 3)
     end
   end
-  local dims = {}
-  for i = 1, k do dims[i] = nd - k + i end
-  local mean = x:mean(dims, {keepdim = true})
-  local xc = x - mean
-  local var = (xc * xc):mean(dims, {keepdim = true})
-  local y = xc * (var + self.eps):rsqrt()
-  if self.weight then y = y * self.weight end
-  if self.bias then y = y + self.bias end
-  return y
+  return volt.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 end
 function LayerNorm:extra_repr()
   return '(' .. table.concat(self.normalized_shape, ', ') .. '), eps=' .. self.eps ..

@@ -116,6 +116,12 @@ VT_OP(avg_pool2d_backward, NN)
 VT_OP(adaptive_avg_pool2d_backward, NN)
 
 /* normalisation (ops/norm.c, backend/cpu/cpu_norm.c) --------------------------------------- */
+VT_OP(layer_norm, NN)
+VT_OP(layer_norm_backward, NN)
+VT_OP(batch_norm, NN)
+VT_OP(batch_norm_backward, NN)
+VT_OP(group_norm, NN)
+VT_OP(group_norm_backward, NN)
 
 /* fused layers and losses (ops/fused.c, backend/cpu/cpu_fused.c) ---------------------------- */
 

@@ -1,0 +1,207 @@
+#!/usr/bin/env python3
+"""compare.py — runs every training benchmark on Volt and on PyTorch, interleaved (A B A B), and
+prints one table: job, Volt, PyTorch, ratio (Volt / PyTorch, oriented so that > 1 means Volt is
+better). bench/compare.sh creates the peer's virtual environment and calls this; it also writes the
+table to bench/RESULTS.md with the date, the machine and the versions.
+
+    python3 bench/compare.py --volt build/volt --peer-python build/bench-venv/bin/python
+           [--rounds 2] [--quick] [--results bench/RESULTS.md]
+
+Each job is one process per side and round (so peak RSS is the job's own); a job's value is the
+best of its rounds (throughput: max; times and memory: min). Only the standard library is used.
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULT = re.compile(r"^RESULT name=(\S+) value=(\S+) unit=(\S+)", re.M)
+
+
+def run(cmd, env=None):
+    """Runs cmd; returns (stdout, wall seconds, peak RSS in MiB of the child)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT,
+                         env=env, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.stderr.write(f"command failed ({p.returncode}): {' '.join(cmd)}\n{out}\n")
+        raise SystemExit(1)
+    return out, wall, ru.ru_maxrss / 1024.0
+
+
+def results(out):
+    return {m.group(1): float(m.group(2)) for m in RESULT.finditer(out)}
+
+
+class Table:
+    def __init__(self):
+        self.rows = []  # (job, volt, peer, unit, higher_is_better, target)
+
+    def add(self, job, volt, peer, unit, higher=True, target=None):
+        self.rows.append((job, volt, peer, unit, higher, target))
+
+    def render(self):
+        lines = ["| job | Volt | PyTorch | unit | ratio | target |", "|---|---|---|---|---|---|"]
+        for job, v, p, unit, higher, target in self.rows:
+            if v is None or p is None:
+                ratio = "—"
+            else:
+                r = (v / p) if higher else (p / v)
+                ratio = f"{r:.2f}×"
+            fv = "—" if v is None else f"{v:.4g}"
+            fp = "—" if p is None else f"{p:.4g}"
+            lines.append(f"| {job} | {fv} | {fp} | {unit} | {ratio} | {target or ''} |")
+        return "\n".join(lines)
+
+
+def best(vals, higher):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None
+    return max(vals) if higher else min(vals)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--volt", default=os.path.join(ROOT, "build", "volt"))
+    ap.add_argument("--peer-python", required=True)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--quick", action="store_true", help="fewer blocks (a smoke run)")
+    ap.add_argument("--results", default=None)
+    a = ap.parse_args()
+    T = a.threads
+    blk = ["--blocks", "2", "--steps", "3", "--warmup", "2"] if a.quick else []
+    env_volt = dict(os.environ, OMP_NUM_THREADS=str(T))
+
+    # the peer's best thread setting: with and without OMP_WAIT_POLICY=PASSIVE (mlp sgd decides)
+    peer_env = None
+    best_v = -1
+    for policy in (None, "PASSIVE"):
+        env = dict(os.environ)
+        env.pop("OMP_WAIT_POLICY", None)
+        if policy:
+            env["OMP_WAIT_POLICY"] = policy
+        out, _, _ = run([a.peer_python, "bench/peer_torch.py", "mlp", "--opt", "sgd", "--threads",
+                         str(T)] + blk, env)
+        v = list(results(out).values())[0]
+        print(f"# peer thread setting OMP_WAIT_POLICY={policy or 'unset'}: mlp sgd {v:.4g} samples/s")
+        if v > best_v:
+            best_v, peer_env = v, env
+    policy = peer_env.get("OMP_WAIT_POLICY", "unset")
+
+    def pair(volt_cmd, peer_cmd, venv=None):
+        """Runs both sides a.rounds times interleaved; returns lists of (results, wall, rss)."""
+        vs, ps = [], []
+        for _ in range(a.rounds):
+            o, w, r = run([a.volt] + volt_cmd, venv or env_volt)
+            vs.append((results(o), w, r))
+            o, w, r = run([a.peer_python] + peer_cmd, peer_env)
+            ps.append((results(o), w, r))
+        return vs, ps
+
+    def val(side, key):
+        return [rs.get(key) for rs, _, _ in side]
+
+    tab = Table()
+    # 1-3: training throughput; 6: mlp peak RSS
+    for opt in ("sgd", "adam"):
+        vs, ps = pair(["bench/mlp.lua", "--opt", opt, "--threads", str(T)] + blk,
+                      ["bench/peer_torch.py", "mlp", "--opt", opt, "--threads", str(T)] + blk)
+        k = f"mlp_{opt}_b128_t{T}"
+        tab.add(f"mlp {opt} (b128)", best(val(vs, k), True), best(val(ps, k), True), "samples/s",
+                True, "≥ 1.3×")
+        if opt == "sgd":
+            tab.add("mlp peak RSS", best([r for _, _, r in vs], False),
+                    best([r for _, _, r in ps], False), "MiB", False, "≥ 3× (⅓ the RSS)")
+    vs, ps = pair(["bench/cnn.lua", "--threads", str(T)] + blk,
+                  ["bench/peer_torch.py", "cnn", "--threads", str(T)] + blk)
+    k = f"cnn_b64_t{T}"
+    tab.add("cnn (b64)", best(val(vs, k), True), best(val(ps, k), True), "samples/s", True, "≥ 1.0×")
+    vs, ps = pair(["bench/gpt.lua", "--threads", str(T)] + blk,
+                  ["bench/peer_torch.py", "gpt", "--threads", str(T)] + blk)
+    k = f"gpt_t{T}"
+    tab.add("gpt", best(val(vs, k), True), best(val(ps, k), True), "tokens/s", True, "≥ 1.3×")
+    # 4: overhead
+    vs, ps = pair(["bench/overhead.lua"], ["bench/peer_torch.py", "overhead", "--threads", str(T)])
+    tab.add("tiny op a + b", best(val(vs, "overhead_add"), False),
+            best(val(ps, "overhead_add"), False), "ns/op", False, "≥ 4×")
+    tab.add("tiny autograd step", best(val(vs, "overhead_autograd_step"), False),
+            best(val(ps, "overhead_autograd_step"), False), "ns/step", False, "≥ 5×")
+    # 5: start-up (wall, peak RSS), 10 runs each, min
+    def startup(cmd, env):
+        ws, rs = [], []
+        for _ in range(10):
+            _, w, r = run(cmd, env)
+            ws.append(w)
+            rs.append(r)
+        return min(ws) * 1000, min(rs)
+
+    w0, r0 = startup([a.volt, "-e", ""], env_volt)
+    w1, r1 = startup([a.volt, "-e", "require 'volt'"], env_volt)
+    wp, rp = startup([a.peer_python, "-c", "import torch"], peer_env)
+    tab.add("start-up `volt -e ''` vs `import torch`", w0, wp, "ms", False)
+    tab.add("start-up `require 'volt'` vs `import torch`", w1, wp, "ms", False, "≥ 40× and ≤ 30 ms")
+    tab.add("start-up peak RSS (`require 'volt'`)", r1, rp, "MiB", False)
+    # 7: scaling — mlp sgd over batch sizes and threads
+    for b in (32, 128, 512, 2048):
+        vs, ps = pair(["bench/mlp.lua", "--opt", "sgd", "--batch", str(b), "--threads", str(T)] + blk,
+                      ["bench/peer_torch.py", "mlp", "--opt", "sgd", "--batch", str(b), "--threads",
+                       str(T)] + blk)
+        k = f"mlp_sgd_b{b}_t{T}"
+        tab.add(f"scaling: mlp sgd b{b}", best(val(vs, k), True), best(val(ps, k), True),
+                "samples/s", True)
+    scal = {}
+    for t in (1, 2):
+        env1 = dict(env_volt, OMP_NUM_THREADS=str(t))
+        vs, ps = pair(["bench/mlp.lua", "--opt", "sgd", "--threads", str(t)] + blk,
+                      ["bench/peer_torch.py", "mlp", "--opt", "sgd", "--threads", str(t)] + blk, env1)
+        k = f"mlp_sgd_b128_t{t}"
+        scal[t] = (best(val(vs, k), True), best(val(ps, k), True))
+        tab.add(f"scaling: mlp sgd b128, {t} thread(s)", scal[t][0], scal[t][1], "samples/s", True)
+    if scal[1][0] and scal[2][0]:
+        tab.add("scaling: 2 threads / 1 thread", scal[2][0] / scal[1][0],
+                scal[2][1] / scal[1][1] if scal[1][1] else None, "×", True, "Volt ≥ 1.7")
+    # 8: gemm against OpenBLAS directly (no peer)
+    o, _, _ = run([a.volt, "bench/gemm.lua", "512", "1024", "2048"], env_volt)
+    g = results(o)
+    for n in (512, 1024, 2048):
+        tab.add(f"gemm n={n} (peer: cblas_sgemm)", g.get(f"gemm_volt_n{n}"),
+                g.get(f"gemm_openblas_n{n}"), "GFLOP/s", True, "≥ 0.95×")
+
+    peer_ver = subprocess.run([a.peer_python, "-c", "import torch; print(torch.__version__)"],
+                              capture_output=True, text=True).stdout.strip()
+    volt_ver = subprocess.run([a.volt, "-e", "print(require('volt').build_info())"],
+                              capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    cpu = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except Exception:
+        pass
+    head = (f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}  \n"
+            f"Machine: {platform.node()}, {cpu}, {os.cpu_count()} CPUs, {platform.platform()}  \n"
+            f"Volt: {volt_ver}  \nPyTorch: {peer_ver} (CPU, {T} threads, OMP_WAIT_POLICY={policy})  \n"
+            f"Protocol: {a.rounds} interleaved rounds per job, best round; each round = warm-up + "
+            f"median of timed blocks{' (QUICK smoke run: few blocks)' if a.quick else ''}.\n")
+    table = tab.render()
+    print(head)
+    print(table)
+    if a.results:
+        with open(a.results, "w") as f:
+            f.write("# Benchmark results: Volt vs PyTorch (written by bench/compare.sh)\n\n")
+            f.write(head + "\n" + table + "\n\nRatio: Volt / PyTorch for throughput, PyTorch / Volt "
+                    "for times and memory (> 1 means Volt is better).\n")
+
+
+if __name__ == "__main__":
+    main()
