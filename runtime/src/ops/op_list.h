@@ -110,6 +110,12 @@ VT_OP(conv2d, NN)
 VT_OP(conv_transpose2d, NN)
 
 /* pooling (ops/pool.c, backend/cpu/cpu_pool.c) ---------------------------------------------- */
+VT_OP(max_pool2d, NN)
+VT_OP(avg_pool2d, NN)
+VT_OP(adaptive_avg_pool2d, NN)
+VT_OP(max_pool2d_backward, NN)
+VT_OP(avg_pool2d_backward, NN)
+VT_OP(adaptive_avg_pool2d_backward, NN)
 
 /* normalisation (ops/norm.c, backend/cpu/cpu_norm.c) --------------------------------------- */
 VT_OP(layer_norm, NN)

@@ -55,5 +55,6 @@ void vt_cpu_register_reduce(vt_kernel* table);
 void vt_cpu_register_index(vt_kernel* table);
 void vt_cpu_register_linalg(vt_kernel* table);
 void vt_cpu_register_random(vt_kernel* table);
+void vt_cpu_register_pool(vt_kernel* table);
 void vt_cpu_register_norm(vt_kernel* table);
 void vt_cpu_register_conv(vt_kernel* table);

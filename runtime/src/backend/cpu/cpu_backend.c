@@ -39,6 +39,7 @@ static void vt_cpu_init(void) {
   vt_cpu_register_index(vt_cpu.kernels);
   vt_cpu_register_linalg(vt_cpu.kernels);
   vt_cpu_register_random(vt_cpu.kernels);
+  vt_cpu_register_pool(vt_cpu.kernels);
   vt_cpu_register_norm(vt_cpu.kernels);
   vt_cpu_register_conv(vt_cpu.kernels);
 }
