@@ -386,7 +386,7 @@ end
 -- or a list of loader objects (several validation/test loaders).
 local function as_loader_list(x)
   if x == nil then return {} end
-  if type(x) == 'table' and getmetatable(x) == nil and #x > 0 and type(x[1]) == 'table'
+  if type(x) == 'table' and getmetatable(x) == nil and #x > 0 and U.is_obj(x[1])
      and type(x[1].iter) == 'function' then
     return x
   end
@@ -655,7 +655,7 @@ function Trainer:_fit_loop(train, val)
       if loop.phase == 'epoch_end' then resume_batch = nb end
     else
       self._accum = 0
-      if self._overfit then train:set_epoch(1)
+      if self._overfit then if train.set_epoch then train:set_epoch(1) end
       elseif self.reload_dataloaders_every_n_epochs > 0 and self.datamodule and self.current_epoch > 0
              and self.current_epoch % self.reload_dataloaders_every_n_epochs == 0 then
         train = self.datamodule:train_dataloader(); self.train_dataloader = train

@@ -16,8 +16,11 @@ function M.now()
 end
 
 -- Batches per epoch of a loader (DataLoader-like: :len(); a Lua list: #), or nil when unknown.
+local function is_obj(x) local t = type(x); return t == 'table' or t == 'userdata' end
+M.is_obj = is_obj
+
 function M.loader_len(l)
-  if type(l) ~= 'table' then return nil end
+  if not is_obj(l) then return nil end
   if type(l.len) == 'function' then return l:len() end
   if getmetatable(l) == nil then return #l end
   return nil
@@ -32,6 +35,7 @@ end
 
 -- Is l something the Trainer can iterate?
 function M.is_loader(l)
+  if type(l) == 'userdata' then return type(l.iter) == 'function' end
   return type(l) == 'table' and (type(l.iter) == 'function' or (getmetatable(l) == nil and #l > 0)
                                  or (getmetatable(l) == nil and next(l) == nil))
 end
