@@ -92,3 +92,57 @@ describe('Trainer exact resume', function()
     assert.equal(4, n)
   end)
 end)
+
+local INT_SCRIPT = [==[
+local volt = require 'volt'
+local nn = volt.nn
+local dir = arg[1]
+volt.manual_seed(3)
+local X = volt.randn(256, 8)
+local Y = X:sum(2, true)
+local train = volt.data.DataLoader(volt.data.TensorDataset(X, Y), {batch_size = 4, shuffle = true})
+local Net = volt.LightningModule:extend('Net')
+function Net:init() self.fc = nn.Linear(8, 1); self.mse = nn.MSELoss() end
+function Net:forward(x) return self.fc(x) end
+function Net:training_step(b) return self.mse(self(b[1]), b[2]) end
+function Net:configure_optimizers() return volt.optim.SGD(self, {lr = 0.01}) end
+local Marker = volt.callbacks.Callback:extend('Marker')
+function Marker:on_train_batch_end(trainer)
+  if trainer.global_step == 5 then local f = io.open(dir .. '/started', 'w'); f:write('x'); f:close() end
+end
+function Marker:on_exception(trainer, module, err) print('ON_EXCEPTION', err) end
+local model = Net()
+local trainer = volt.Trainer{max_epochs = 100000, max_time = 60, logger = false, enable_progress_bar = false,
+  enable_model_summary = false,
+  callbacks = {volt.callbacks.ModelCheckpoint{dirpath = dir .. '/ckpt', every_n_epochs = 1000}, Marker()}}
+trainer:fit(model, train)
+print('RETURNED', trainer.interrupted, trainer.state.status)
+local f = io.open(dir .. '/ckpt/last.ckpt', 'rb'); print('LAST', f ~= nil); if f then f:close() end
+local ck = volt.load(dir .. '/ckpt/last.ckpt')
+print('CKPT_STEP', ck.global_step == trainer.global_step)
+local step = trainer.global_step
+trainer.max_epochs = trainer.current_epoch + 1
+trainer:fit(model, train)
+print('CONTINUED', trainer.global_step > step, trainer.interrupted, trainer.current_epoch == trainer.max_epochs)
+]==]
+
+describe('Trainer Ctrl-C', function()
+  it('SIGINT during fit: on_exception, last.ckpt, fit returns, fit continues', function()
+    local dir = sh.tmpdir('volt_sigint')
+    sh.write_file(dir .. '/t.lua', INT_SCRIPT)
+    local cmd = 'set -m; cd ' .. sh.quote(dir) .. '; ' .. sh.volt() .. ' t.lua ' .. sh.quote(dir) ..
+      ' > out.txt 2> err.txt & pid=$!; for i in $(seq 1 400); do [ -f started ] && break; sleep 0.05; done; ' ..
+      'kill -INT $pid; wait $pid; echo "rc=$?"'
+    local r = sh.capture('bash -c ' .. sh.quote(cmd) .. ' 2>/dev/null')
+    local out = sh.read_file(dir .. '/out.txt')
+    local err = sh.read_file(dir .. '/err.txt')
+    os.execute('rm -rf ' .. sh.quote(dir))
+    assert.matches('rc=0', r, nil, true)
+    assert.matches('ON_EXCEPTION\tinterrupted', out)
+    assert.matches('RETURNED\ttrue\tinterrupted', out)
+    assert.matches('LAST\ttrue', out)
+    assert.matches('CKPT_STEP\ttrue', out)
+    assert.matches('CONTINUED\ttrue\tfalse\ttrue', out)
+    assert.matches('interrupted', err)
+  end)
+end)

@@ -759,6 +759,7 @@ function Trainer:_train_batch(batch, i, nb, k)
     local do_step = acc >= k or i == nb
     self._accum = do_step and 0 or acc
     local stepped = false
+    local skip_all = false
     for oi = 1, nopt do
       if nopt > 1 then self:_toggle(oi) end
       self._fx = 'training_step'
@@ -774,14 +775,18 @@ function Trainer:_train_batch(batch, i, nb, k)
         local skip = false
         if policy then
           local lv = loss:item()
-          if not U.is_finite(lv) then skip = self:_nonfinite('the loss is ' .. tostring(lv), nil) end
+          if not U.is_finite(lv) then skip = self:_nonfinite('the loss is ' .. tostring(lv), nil); skip_all = skip end
         end
         if not skip then
           if k > 1 then loss = loss / k end
           self:_backward(loss)
+        else
+          self.optimizers[oi]:zero_grad()
+          loss = nil
+          if k > 1 then self._accum = 0 end
         end
       end
-      if do_step and (loss ~= nil or k > 1) then
+      if do_step and (loss ~= nil or (k > 1 and not skip_all)) then
         if self:_optimizer_step(oi) then stepped = true end
       end
       if nopt > 1 then self:_untoggle() end
