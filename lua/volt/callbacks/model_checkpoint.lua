@@ -166,37 +166,33 @@ function ModelCheckpoint:_save_checkpoint(trainer)
       for _ in pairs(self.best_k_models) do n = n + 1 end
       if k == -1 or n < k or better(self.mode, v, self.kth_value) then
         local path = dir .. '/' .. self:format_checkpoint_name(m)
-        if self.best_k_models[path] ~= nil and path ~= '' then
-          -- same name again (e.g. a template without step): overwrite, keep the new score
-          self.best_k_models[path] = nil
-        end
-        self:_save(trainer, path)
         self.best_k_models[path] = v
+        local drop
         n = 0
         for _ in pairs(self.best_k_models) do n = n + 1 end
         if k ~= -1 and n > k then
           self:_update_kth()
-          local drop = self.kth_best_model_path
+          drop = self.kth_best_model_path
           self.best_k_models[drop] = nil
-          if drop ~= path then os.remove(drop) end
         end
         self:_update_kth()
+        self:_save(trainer, path)    -- the saved state already ranks this checkpoint (as Lightning)
+        if drop and drop ~= path then os.remove(drop) end
       end
     else
       local path = dir .. '/' .. self:format_checkpoint_name(m)
-      self:_save(trainer, path)
-      if self.save_top_k == 1 and self.best_model_path ~= '' and self.best_model_path ~= path then
-        os.remove(self.best_model_path)
-        self.best_k_models = {}
-      end
+      local old = self.best_model_path
+      if self.save_top_k == 1 then self.best_k_models = {} end
       self.best_k_models[path] = 0
       self.best_model_path = path
+      self:_save(trainer, path)
+      if self.save_top_k == 1 and old ~= '' and old ~= path then os.remove(old) end
     end
   end
   if self.save_last then
     local lp = dir .. '/last.ckpt'
-    self:_save(trainer, lp)
     self.last_model_path = lp
+    self:_save(trainer, lp)
   end
 end
 
