@@ -40,7 +40,10 @@ end
 
 local model = Net()
 local cbs = {}
-if mode ~= 'plain' then
+if mode == 'killed_epoch' or mode == 'resume_epoch' then
+  -- checkpoints at epoch ends only (the default cadence), resumed mid-epoch from the epoch start
+  cbs[1] = volt.callbacks.ModelCheckpoint{dirpath = dir .. '/ckpt_epoch', save_last = true}
+elseif mode ~= 'plain' then
   cbs[1] = volt.callbacks.ModelCheckpoint{dirpath = dir .. '/ckpt', every_n_train_steps = 3, save_top_k = 0, save_last = true}
 else
   cbs[1] = volt.callbacks.ModelCheckpoint{dirpath = dir .. '/ckpt_plain', save_top_k = 0}
@@ -48,7 +51,7 @@ end
 cbs[2] = Killer()
 local trainer = volt.Trainer{max_epochs = 3, accumulate_grad_batches = 2, val_check_interval = 0.5,
   logger = false, enable_progress_bar = false, enable_model_summary = false, callbacks = cbs}
-trainer:fit(model, train, val, mode == 'resume' and {ckpt_path = 'last'} or nil)
+trainer:fit(model, train, val, mode:match('^resume') and {ckpt_path = 'last'} or nil)
 volt.save(dir .. '/final_' .. mode .. '.safetensors', model:state_dict())
 print('DONE', trainer.current_epoch, trainer.global_step)
 ]==]
@@ -90,6 +93,23 @@ describe('Trainer exact resume', function()
       n = n + 1
     end
     assert.equal(4, n)
+  end)
+
+  it('kill -9 after an epoch-end checkpoint, resume: bit-identical', function()
+    local V = sh.volt()
+    if not require('volt.trainer.util').exists(dir .. '/final_plain.safetensors') then
+      sh.capture(V .. ' ' .. sh.quote(script) .. ' plain ' .. sh.quote(dir) .. ' 2>&1')
+    end
+    local kill_at = math.random(14, 34)   -- in epoch 2 or 3, after the first epoch's checkpoint
+    local b = sh.capture(V .. ' ' .. sh.quote(script) .. ' killed_epoch ' .. sh.quote(dir) .. ' ' .. kill_at .. ' 2>&1; echo "rc=$?"')
+    assert.matches('rc=137', b)
+    local c = sh.capture(V .. ' ' .. sh.quote(script) .. ' resume_epoch ' .. sh.quote(dir) .. ' 2>&1')
+    assert.matches('DONE\t3\t18', c)
+    local A = volt.load(dir .. '/final_plain.safetensors')
+    local C = volt.load(dir .. '/final_resume_epoch.safetensors')
+    for name, t in pairs(A) do
+      assert.equal(bytes(t), bytes(C[name]), 'kill at batch ' .. kill_at .. ': ' .. name .. ' differs')
+    end
   end)
 end)
 
@@ -144,5 +164,32 @@ describe('Trainer Ctrl-C', function()
     assert.matches('CKPT_STEP\ttrue', out)
     assert.matches('CONTINUED\ttrue\tfalse\ttrue', out)
     assert.matches('interrupted', err)
+  end)
+end)
+
+describe('host deferred interrupts', function()
+  it('a second Ctrl-C while one is deferred interrupts at once', function()
+    local dir = sh.tmpdir('volt_defer')
+    sh.write_file(dir .. '/d.lua', [[
+      local host = require 'volt.host'
+      jit.off()   -- interpreted, so the interrupt hook runs (JIT loops need host.jit_interrupts)
+      host.defer_interrupts(true)
+      local f = io.open(arg[1] .. '/started', 'w'); f:close()
+      local ok, err = pcall(function()
+        local n = 0
+        while true do n = n + 1; if n % 1000 == 0 then io.write('') end end
+      end)
+      print('CAUGHT', err)
+      print('PENDING', host.interrupt_pending(), host.interrupt_pending())
+    ]])
+    local cmd = 'set -m; cd ' .. sh.quote(dir) .. '; ' .. sh.volt() .. ' d.lua ' .. sh.quote(dir) ..
+      ' > out.txt 2>&1 & pid=$!; for i in $(seq 1 400); do [ -f started ] && break; sleep 0.05; done; ' ..
+      'sleep 0.1; kill -INT $pid; sleep 0.2; kill -INT $pid; sleep 0.5; kill -9 $pid 2>/dev/null; wait $pid; echo "rc=$?"'
+    local r = sh.capture('bash -c ' .. sh.quote(cmd) .. ' 2>/dev/null')
+    local out = sh.read_file(dir .. '/out.txt')
+    os.execute('rm -rf ' .. sh.quote(dir))
+    assert.matches('rc=0', r, nil, true)
+    assert.matches('CAUGHT.*interrupted', out)
+    assert.matches('PENDING\ttrue\tfalse', out)   -- the first Ctrl-C was only recorded
   end)
 end)

@@ -351,6 +351,10 @@ describe('Trainer optimization', function()
     assert.equal(1, t.skipped_steps)
     assert.equal(3, t.global_step)
     assert.same({}, volt.optim.check_finite(m, {values = true}))
+    t = T{nan_policy = 'report'}
+    t:fit(Net(), F.loader(4, 2))
+    assert.equal(0, t.skipped_steps)
+    assert.equal(2, t.global_step)
     -- gradients that are not finite (loss finite): named in the report
     local Net2 = F.Net()
     function Net2:training_step(b, i) return (self.fc.weight * 0):sqrt():sum() + self(b[1]):sum() * 0 end

@@ -379,6 +379,9 @@ local function split_args(what, a, b, c)
     for k, v in pairs(b or {}) do o[k] = v end
     return nil, nil, a.datamodule, o
   end
+  if c == nil and type(b) == 'table' and getmetatable(b) == nil and b[1] == nil and b.ckpt_path ~= nil then
+    return a, nil, nil, b   -- fit(model, train, {ckpt_path = ...})
+  end
   return a, b, nil, c or {}
 end
 
@@ -512,17 +515,22 @@ function Trainer:_configure_optimizers(model)
     error('Trainer:fit: configure_optimizers returned no optimizer', 0)
   end
   -- parameters of each optimizer (for toggling with several optimizers)
-  self._opt_params = {}
-  for i, o in ipairs(self.optimizers) do
-    local l = {}
-    for _, g in ipairs(o.param_groups) do for _, p in ipairs(g.params) do l[#l + 1] = p end end
-    self._opt_params[i] = l
-  end
+  self._opt_params, self._opt_others = {}, {}
+  local key = volt.optim.Optimizer.key
   self._all_params = model:parameters()
+  for i, o in ipairs(self.optimizers) do
+    local l, mine = {}, {}
+    for _, g in ipairs(o.param_groups) do for _, p in ipairs(g.params) do l[#l + 1] = p; mine[key(p)] = true end end
+    self._opt_params[i] = l
+    local others = {}
+    for _, p in ipairs(self._all_params) do if not mine[key(p)] then others[#others + 1] = p end end
+    self._opt_others[i] = others
+  end
 end
 
 function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
   self._fit_started = false
+  self._in_batch = false
   self.state.fn, self.state.status = 'fit', 'running'
   self.should_stop = false
   if not continuing then
@@ -626,6 +634,7 @@ end
 
 -- Checks a deferred Ctrl-C: returns true (and records it) when one arrived.
 function Trainer:_poll_interrupt()
+  if self.interrupted then return true end
   if host and host.interrupt_pending() then
     self.interrupted = true
     return true
@@ -747,7 +756,8 @@ end
 function Trainer:_train_batch(batch, i, nb, k)
   local model = self.model
   self._batch, self._bs = batch, nil
-  if self:_fire('on_train_batch_start', batch, i) == -1 then self._batch = nil; return -1 end
+  self._in_batch, self._accum_before = true, self._accum
+  if self:_fire('on_train_batch_start', batch, i) == -1 then self._batch, self._in_batch = nil, false; return -1 end
   local out
   self._fx = 'training_step'
   if model.automatic_optimization == false then
@@ -798,6 +808,7 @@ function Trainer:_train_batch(batch, i, nb, k)
       end
     end
   end
+  self._in_batch = false
   self:_fire('on_train_batch_end', out, batch, i)
   self._batches_seen = (self._batches_seen or 0) + 1
   local sm = self._step_metrics
@@ -815,16 +826,14 @@ end
 
 -- Several optimizers: only optimizer oi's parameters require grad during its pass.
 function Trainer:_toggle(oi)
-  local mine = {}
-  for _, p in ipairs(self._opt_params[oi]) do mine[p] = true end
-  local off = {}
-  for _, p in ipairs(self._all_params) do
-    if not mine[p] and p.requires_grad then p.requires_grad = false; off[#off + 1] = p end
-  end
-  self._toggled = off
+  local off = self._opt_others[oi]
+  local was = self._toggle_was or {}
+  for j, p in ipairs(off) do was[j] = p.requires_grad; p.requires_grad = false end
+  self._toggle_was, self._toggled = was, off
 end
 function Trainer:_untoggle()
-  for _, p in ipairs(self._toggled or {}) do p.requires_grad = true end
+  local was = self._toggle_was
+  for j, p in ipairs(self._toggled or EMPTY) do p.requires_grad = was[j] end
   self._toggled = nil
 end
 
@@ -899,7 +908,7 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
   model:eval()
   local step = model[s.step]
   local multi = #loaders > 1
-  local results, preds = {}, {}
+  local results, preds, nbs = {}, {}, {}
   local saved_acc, saved_order = self._acc, self._acc_order
   self._acc, self._acc_order = {}, {}
   volt.no_grad(function()
@@ -928,10 +937,16 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
         self._fx = nil
         if stage == 'predict' then out_list[#out_list + 1] = out end
         if multi then self:_fire(s.prefix .. '_batch_end', out, batch, i, di) else self:_fire(s.prefix .. '_batch_end', out, batch, i) end
+        if self:_poll_interrupt() then break end
       end
       if type(loader.index) == 'number' and loader.index > 0 and loader.set_epoch then loader:set_epoch(loader.epoch) end
       preds[di] = out_list
+      nbs[di] = nb
+      if self.interrupted then break end
     end
+    if sanity then self.num_sanity_val_batches = nbs
+    elseif stage == 'validation' then self.num_val_batches = nbs
+    else self['num_' .. stage .. '_batches'] = nbs end
     self._dl_suffix = nil
     self:_fire(s.prefix .. '_epoch_end')
     local m = self:_flush_epoch()

@@ -27,8 +27,11 @@ function M.dump(t)
   for i, c in ipairs(t.lr_scheduler_configs or {}) do ss[i] = c.scheduler:state_dict() end
   ck.lr_schedulers = ss
   local accum = t._accum or 0
-  ck.loops = {epoch = t.current_epoch, global_step = t.global_step, batch_idx = t._batch_idx or 0,
-    phase = t._phase or 'batch', val_done = t._val_done ~= false, accum = accum,
+  local batch_idx = t._batch_idx or 0
+  local rewind = t._in_batch and batch_idx > 0   -- saved from inside a failed batch: run it again
+  if rewind then batch_idx, accum = batch_idx - 1, t._accum_before or 0 end
+  ck.loops = {epoch = t.current_epoch, global_step = t.global_step, batch_idx = batch_idx, rewound = rewind,
+    phase = t._phase or 'batch', val_done = rewind or t._val_done ~= false, accum = accum,
     batches_seen = t._batches_seen or 0, skipped_steps = t.skipped_steps or 0,
     time_elapsed = t._t_start and (require('volt.trainer.util').now() - t._t_start) or (t.time_elapsed or 0)}
   if accum > 0 then
@@ -40,7 +43,16 @@ function M.dump(t)
     ck.grads = g
   end
   local tl = t.train_dataloader
-  if tl and type(tl.state_dict) == 'function' then ck.train_dataloader = tl:state_dict() end
+  if tl and type(tl.state_dict) == 'function' then
+    local st = tl:state_dict()
+    if rewind and type(st.index) == 'number' and st.index > 0 then
+      local c = {}
+      for k, v in pairs(st) do c[k] = v end
+      c.index = st.index - 1
+      st = c
+    end
+    ck.train_dataloader = st
+  end
   ck.rng = {default = volt.get_rng_state()}
   local cbs = {}
   for _, cb in ipairs(t.callbacks) do
