@@ -427,6 +427,8 @@ function Trainer:_run(stage, fn, ...)
   if host and not self._deferring then host.defer_interrupts(true); self._deferring = true end
   local ok, err = xpcall(fn, traceback_handler, self, ...)
   self:_teardown_host()
+  if self._fitting and self._t_start then self.time_elapsed = self:_elapsed() end
+  self._fitting = false
   self.training, self.validating, self.testing, self.predicting, self.sanity_checking = false, false, false, false, false
   if ok then return err end
   self.state.status = 'failed'
@@ -581,7 +583,9 @@ function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
   self.training = true
   self:_fire('on_train_start')
   self._t_start = U.now() - (self.time_elapsed or 0)
+  self._fitting = true
   self:_fit_loop(train, val)
+  self._fitting = false
   self.training = false
   self:_fire('on_train_end')
   self:_fire('on_fit_end')
@@ -663,6 +667,9 @@ function Trainer:_fit_loop(train, val)
       self._accum = loop.accum or 0
       if loop.phase == 'epoch_end' then resume_batch = nb end
     else
+      if (self._accum or 0) > 0 then   -- an epoch ended early mid-accumulation: drop the partial gradients
+        for _, o in ipairs(self.optimizers) do o:zero_grad() end
+      end
       self._accum = 0
       if self._overfit then if train.set_epoch then train:set_epoch(1) end
       elseif self.reload_dataloaders_every_n_epochs > 0 and self.datamodule and self.current_epoch > 0

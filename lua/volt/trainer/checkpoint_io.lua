@@ -33,7 +33,7 @@ function M.dump(t)
   ck.loops = {epoch = t.current_epoch, global_step = t.global_step, batch_idx = batch_idx, rewound = rewind,
     phase = t._phase or 'batch', val_done = rewind or t._val_done ~= false, accum = accum,
     batches_seen = t._batches_seen or 0, skipped_steps = t.skipped_steps or 0,
-    time_elapsed = t._t_start and (require('volt.trainer.util').now() - t._t_start) or (t.time_elapsed or 0)}
+    time_elapsed = (t._fitting and t._t_start) and (require('volt.trainer.util').now() - t._t_start) or (t.time_elapsed or 0)}
   if accum > 0 then
     local g = {}
     for n, p in model:named_parameters() do
