@@ -85,6 +85,15 @@ describe('ModelCheckpoint', function()
     assert.equal(2, #ls(d2))  -- epochs 1 and 3 (0-based)
   end)
 
+  it('train_time_interval saves by elapsed time', function()
+    local Slow = volt.callbacks.Callback:extend('Slow')
+    function Slow:on_train_batch_end() local t0 = U.now(); while U.now() - t0 < 0.03 do end end
+    local cb = MC{dirpath = dir, train_time_interval = 0.05, save_top_k = -1}
+    T{max_epochs = 1, callbacks = {Slow(), cb}, enable_checkpointing = true}:fit(F.Net()(), F.loader(16, 2))
+    local n = #ls(dir)
+    assert.is_true(n >= 2 and n <= 5, tostring(n))
+  end)
+
   it('a missing monitor is an error; unknown options are errors', function()
     local cb = MC{dirpath = dir, monitor = 'nope'}
     local ok, err = pcall(function() T{callbacks = {cb}, enable_checkpointing = true}:fit(F.Net()(), F.loader(4, 2)) end)

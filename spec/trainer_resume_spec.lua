@@ -22,7 +22,12 @@ function Net:init()
   self.mse = nn.MSELoss()
 end
 function Net:forward(x) return self.l2(self.drop(self.act(self.l1(x)))) end
-function Net:training_step(b) local l = self.mse(self(b[1]), b[2]); self:log('train_loss', l); return l end
+function Net:training_step(b)
+  local l = self.mse(self(b[1]), b[2])
+  self:log('train_loss', l)
+  self:log('epoch_loss', l, {on_step = false, on_epoch = true})
+  return l
+end
 function Net:validation_step(b) self:log('val_loss', self.mse(self(b[1]), b[2])) end
 function Net:configure_optimizers()
   local opt = volt.optim.Adam(self, {lr = 0.01})
@@ -54,6 +59,7 @@ local trainer = volt.Trainer{max_epochs = 3, accumulate_grad_batches = 2, val_ch
 trainer:fit(model, train, val, mode:match('^resume') and {ckpt_path = 'last'} or nil)
 volt.save(dir .. '/final_' .. mode .. '.safetensors', model:state_dict())
 print('DONE', trainer.current_epoch, trainer.global_step)
+print(string.format('EPOCH_LOSS %.17g', trainer.callback_metrics.epoch_loss))
 ]==]
 
 local function bytes(t)
@@ -93,6 +99,8 @@ describe('Trainer exact resume', function()
       n = n + 1
     end
     assert.equal(4, n)
+    -- the last epoch's mean spans the batches before and after the kill
+    assert.equal(a:match('EPOCH_LOSS (%S+)'), c:match('EPOCH_LOSS (%S+)'))
   end)
 
   it('kill -9 after an epoch-end checkpoint, resume: bit-identical', function()

@@ -150,6 +150,47 @@ describe('Trainer loops', function()
     assert.same(want, list)
   end)
 
+  it('a module defining an unknown on_* hook is an error', function()
+    local Net = F.Net()
+    function Net:on_train_epoch_ends() end
+    local ok, err = pcall(function() T{}:fit(Net(), F.loader(4, 2)) end)
+    assert.is_false(ok)
+    assert.matches('on_train_epoch_ends', err)
+  end)
+
+  it('on_save_checkpoint / on_load_checkpoint see the checkpoint table', function()
+    local dir = require('spec.helpers.sh').tmpdir('volt_trainer_hk')
+    local Net = F.Net()
+    local loaded
+    function Net:on_save_checkpoint(ck) ck.my_counter = 42 end
+    function Net:on_load_checkpoint(ck) loaded = ck.my_counter end
+    local t = T{}
+    t:fit(Net(), F.loader(4, 2))
+    t:save_checkpoint(dir .. '/a.ckpt')
+    T{max_epochs = 2}:fit(Net(), F.loader(4, 2), {ckpt_path = dir .. '/a.ckpt'})
+    assert.equal(42, loaded)
+    os.execute('rm -rf ' .. dir)
+  end)
+
+  it('several validation loaders during fit get dataloader_idx', function()
+    local Net = F.Net()
+    local seen = {}
+    function Net:validation_step(b, i, di) seen[#seen + 1] = di; self:log('v', di) end
+    local t = T{}
+    t:fit(Net(), F.loader(4, 2), {F.loader(2, 2), F.loader(4, 2)})
+    assert.same({1, 2, 2}, seen)
+    assert.equal(1, t.callback_metrics['v/dataloader_idx_1'])
+    assert.equal(2, t.callback_metrics['v/dataloader_idx_2'])
+    assert.same({1, 2}, t.num_val_batches)
+  end)
+
+  it('reload_dataloaders_every_n_epochs calls the datamodule again', function()
+    local n = 0
+    local dm = {train_dataloader = function() n = n + 1; return F.loader(4, 2) end}
+    T{max_epochs = 4, reload_dataloaders_every_n_epochs = 2}:fit(F.Net()(), {datamodule = dm})
+    assert.equal(2, n)
+  end)
+
   it('module hooks are called with the module signature', function()
     local Net = F.Net()
     local got = {}

@@ -400,7 +400,29 @@ end
 -- Running a stage with hooks and error handling
 -- ---------------------------------------------------------------------------------------------
 
+-- Names of on_* functions of the module (instance or class chain) that are not hooks.
+local function module_unknown_hooks(model)
+  local bad, seen = {}, {}
+  local function scan(t)
+    for k, v in pairs(t) do
+      if type(k) == 'string' and type(v) == 'function' and k:sub(1, 3) == 'on_' and not HOOKS[k] and not seen[k] then
+        seen[k] = true; bad[#bad + 1] = k
+      end
+    end
+  end
+  scan(model)
+  local cls = getmetatable(model)
+  while type(cls) == 'table' do scan(cls); cls = rawget(cls, '_parent') end
+  table.sort(bad)
+  return bad
+end
+
 function Trainer:_attach(model)
+  local bad = module_unknown_hooks(model)
+  if #bad > 0 then
+    error(tostring(model.__name) .. ' defines ' .. table.concat(bad, ', ') .. ', which ' ..
+          (#bad == 1 and 'is not a hook' or 'are not hooks') .. ' (misspelt?); the hooks are listed in volt.callbacks.Callback.HOOKS', 0)
+  end
   self.model = model
   self.lightning_module = model
   rawset(model, 'trainer', self)
@@ -917,6 +939,7 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
   local multi = #loaders > 1
   local results, preds, nbs = {}, {}, {}
   local saved_acc, saved_order = self._acc, self._acc_order
+  self._outer_acc, self._outer_acc_order = saved_acc, saved_order   -- for checkpoints taken meanwhile
   self._acc, self._acc_order = {}, {}
   volt.no_grad(function()
     self:_fire(s.prefix .. '_start')
@@ -972,6 +995,7 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
     self:_fire(s.prefix .. '_end')
   end)
   self._acc, self._acc_order = saved_acc, saved_order
+  self._outer_acc, self._outer_acc_order = nil, nil
   self[s.flag] = false
   self.training = was_training_flag
   if was_training then model:train() end

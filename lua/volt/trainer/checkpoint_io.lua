@@ -34,6 +34,17 @@ function M.dump(t)
     phase = t._phase or 'batch', val_done = rewind or t._val_done ~= false, accum = accum,
     batches_seen = t._batches_seen or 0, skipped_steps = t.skipped_steps or 0,
     time_elapsed = (t._fitting and t._t_start) and (require('volt.trainer.util').now() - t._t_start) or (t.time_elapsed or 0)}
+  -- the training epoch's self:log accumulators (so epoch means span the whole epoch)
+  local acc, order = t._outer_acc or t._acc, t._outer_acc_order or t._acc_order
+  if acc and order and #order > 0 then
+    local a = {}
+    for i, name in ipairs(order) do
+      local e = acc[name]
+      a[i] = {name = e.name, sum = e.sum, w = e.w, n = e.n, reduce = e.reduce, prog = e.prog or false,
+              logger = e.logger, forked = e.forked or false}
+    end
+    ck.loops.log_acc = a
+  end
   if accum > 0 then
     local g = {}
     for n, p in model:named_parameters() do
@@ -90,6 +101,13 @@ function M.restore(t, ck)
   t._batches_seen, t.skipped_steps, t.time_elapsed = L.batches_seen or 0, L.skipped_steps or 0, L.time_elapsed or 0
   t._loop = {batch_idx = L.batch_idx, val_done = L.val_done, accum = L.accum or 0, phase = L.phase}
   t._batch_idx = L.batch_idx
+  for k in pairs(t._acc) do t._acc[k] = nil end
+  for k in pairs(t._acc_order) do t._acc_order[k] = nil end
+  for i, e in ipairs(L.log_acc or {}) do
+    t._acc[e.name] = {name = e.name, sum = e.sum, w = e.w, n = e.n, reduce = e.reduce, prog = e.prog,
+                      logger = e.logger, forked = e.forked}
+    t._acc_order[i] = e.name
+  end
   if ck.grads then
     for n, p in model:named_parameters() do
       local g = ck.grads[n]
