@@ -46,7 +46,7 @@ function ModelCheckpoint:init(o)
   end
   self.save_last = o.save_last
   self.every_n_train_steps = o.every_n_train_steps or 0
-  self.train_time_interval = o.train_time_interval and U.parse_time and require('volt.trainer.args').parse_time(o.train_time_interval, 'train_time_interval', 3) or nil
+  self.train_time_interval = o.train_time_interval and require('volt.trainer.args').parse_time(o.train_time_interval, 'train_time_interval', 3) or nil
   if o.every_n_epochs ~= nil then self.every_n_epochs = o.every_n_epochs
   elseif self.every_n_train_steps == 0 and self.train_time_interval == nil then self.every_n_epochs = 1
   else self.every_n_epochs = 0 end
