@@ -579,10 +579,22 @@ function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
   local n_train = U.loader_len(train)
   self._overfit = nil
   if self.overfit_batches ~= 0 then
+    -- the first k batches in dataset order, kept as a list and used for training and validation
     local k = U.limit_batches(n_train, self.overfit_batches, 'overfit_batches')
-    self._overfit = k
-    if train.shuffle then self._restore_shuffle = true; train.shuffle = false end
-    val = {train}
+    local shuffle = train.shuffle
+    if shuffle then train.shuffle = false end
+    U.rewind(train)
+    local fixed, it = {}, U.loader_iter(train)
+    for j = 1, k do
+      local b = it()
+      if b == nil then break end
+      fixed[j] = b
+    end
+    if shuffle then train.shuffle = true end
+    U.rewind(train)
+    self._overfit = #fixed
+    train = fixed
+    val = {fixed}
     self.val_dataloaders = val
   end
   self:_fire('on_fit_start')
@@ -611,7 +623,6 @@ function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
   self.training = false
   self:_fire('on_train_end')
   self:_fire('on_fit_end')
-  if self._restore_shuffle then train.shuffle = true; self._restore_shuffle = nil end
   self.state.status = self.interrupted and 'interrupted' or 'finished'
   for _, l in ipairs(self.loggers) do l:finalize(self.interrupted and 'interrupted' or 'success') end
   if not self.interrupted then
@@ -677,7 +688,9 @@ function Trainer:_fit_loop(train, val)
   local k = self.accumulate_grad_batches
   local loop = self._loop
   self._loop = nil
-  if loop and loop.phase == 'epoch_start' then loop = nil end
+  if loop and (loop.phase == 'epoch_start' or (loop.phase == 'batch' and loop.batch_idx == 0 and (loop.accum or 0) == 0)) then
+    loop = nil   -- saved between epochs: start the next one normally
+  end
   while true do
     if self.max_epochs and self.current_epoch >= self.max_epochs then break end
     if self:_max_steps_reached() then break end
@@ -693,7 +706,7 @@ function Trainer:_fit_loop(train, val)
         for _, o in ipairs(self.optimizers) do o:zero_grad() end
       end
       self._accum = 0
-      if self._overfit then if train.set_epoch then train:set_epoch(1) end
+      if self._overfit then -- a fixed list of batches
       elseif self.reload_dataloaders_every_n_epochs > 0 and self.datamodule and self.current_epoch > 0
              and self.current_epoch % self.reload_dataloaders_every_n_epochs == 0 then
         train = self.datamodule:train_dataloader(); self.train_dataloader = train
