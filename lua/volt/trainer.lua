@@ -615,6 +615,7 @@ function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
   end
   model:train()
   self.training = true
+  self.num_training_batches, self.val_check_batch = self:_train_plan(train)
   self:_fire('on_train_start')
   self._t_start = U.now() - (self.time_elapsed or 0)
   self._fitting = true
@@ -954,15 +955,25 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
   local saved_acc, saved_order = self._acc, self._acc_order
   self._outer_acc, self._outer_acc_order = saved_acc, saved_order   -- for checkpoints taken meanwhile
   self._acc, self._acc_order = {}, {}
+  -- batches per loader, known before the hooks (progress bars read them in on_*_start)
+  for di, loader in ipairs(loaders) do
+    if stage == 'validation' and self._overfit and not sanity then nbs[di] = self._overfit
+    else
+      local n = U.loader_len(loader)
+      local nb = U.limit_batches(n, limit, 'limit_' .. (stage == 'validation' and 'val' or stage) .. '_batches')
+      if nb == math.huge then nb = n or math.huge end
+      nbs[di] = nb
+    end
+  end
+  if sanity then self.num_sanity_val_batches = nbs
+  elseif stage == 'validation' then self.num_val_batches = nbs
+  else self['num_' .. stage .. '_batches'] = nbs end
   volt.no_grad(function()
     self:_fire(s.prefix .. '_start')
     self:_fire(s.prefix .. '_epoch_start')
     for di, loader in ipairs(loaders) do
       U.rewind(loader)
-      local n = U.loader_len(loader)
-      local nb
-      if stage == 'validation' and self._overfit and not sanity then nb = self._overfit
-      else nb = U.limit_batches(n, limit, 'limit_' .. (stage == 'validation' and 'val' or stage) .. '_batches') end
+      local nb = nbs[di]
       self._dl_suffix = multi and ('/dataloader_idx_' .. di) or nil
       local it = U.loader_iter(loader)
       local out_list = {}
@@ -984,12 +995,8 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
       end
       if type(loader.index) == 'number' and loader.index > 0 and loader.set_epoch then loader:set_epoch(loader.epoch) end
       preds[di] = out_list
-      nbs[di] = nb
       if self.interrupted then break end
     end
-    if sanity then self.num_sanity_val_batches = nbs
-    elseif stage == 'validation' then self.num_val_batches = nbs
-    else self['num_' .. stage .. '_batches'] = nbs end
     self._dl_suffix = nil
     self:_fire(s.prefix .. '_epoch_end')
     local m = self:_flush_epoch()
