@@ -572,6 +572,20 @@ describe('Trainer validate / test / predict / datamodule', function()
     assert.is_number(r2[1].test_loss)
   end)
 
+  it("the module's own *_dataloader methods", function()
+    local Net = F.Net()
+    function Net:train_dataloader() return F.loader(6, 2) end
+    function Net:test_dataloader() return F.loader(4, 2) end
+    local m = Net()
+    local t = T{}
+    t:fit(m)
+    assert.equal(3, t.global_step)
+    assert.equal(3, t.num_training_batches)
+    t:test(m)
+    assert.equal(2, m.calls.test)
+    assert.same({2}, t.num_test_batches)
+  end)
+
   it('lists of batches work as loaders', function()
     local batches = {}
     for b in F.loader(6, 2):iter() do batches[#batches + 1] = b end

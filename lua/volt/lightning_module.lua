@@ -33,16 +33,17 @@ end
 -- logger (true), on_step / on_epoch (defaults depend on where it is called: training_step and
 -- train batch hooks log per step, validation/test and epoch hooks per epoch), reduce ('mean' |
 -- 'sum' | 'max' | 'min', for the epoch value; mean is weighted by batch_size), batch_size
--- (default: the first dim of the batch's first tensor). Outside a Trainer it does nothing.
+-- (default: the first dim of the batch's first tensor). Outside a running Trainer stage it does
+-- nothing.
 function LightningModule:log(name, value, opts)
   local t = rawget(self, 'trainer')
-  if t then t:_log(name, value, opts) end
+  if t and t.state.status == 'running' then t:_log(name, value, opts) end
 end
 
 -- self:log_dict({name = value, ...}, opts): self:log for each entry.
 function LightningModule:log_dict(dict, opts)
   local t = rawget(self, 'trainer')
-  if not t then return end
+  if not t or t.state.status ~= 'running' then return end
   local names = {}
   for k in pairs(dict) do names[#names + 1] = k end
   table.sort(names)

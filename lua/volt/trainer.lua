@@ -567,6 +567,7 @@ function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
     self._loop = nil
     self._batches_seen = 0
     clear(self.callback_metrics); clear(self.logged_metrics); clear(self.progress_bar_metrics)
+    clear(self._acc); clear(self._acc_order); clear(self._step_metrics)
     if ckpt_path ~= nil then
       local path = self:_resolve_ckpt_path(ckpt_path)
       if path then self:_restore(path) end
@@ -1038,6 +1039,10 @@ function Trainer:_eval_entry(stage, model, a, b)
       local f = dm[(stage == 'validation' and 'val' or stage) .. '_dataloader']
       if type(f) ~= 'function' then error('Trainer:' .. stage .. ': the datamodule has no ' .. (stage == 'validation' and 'val' or stage) .. '_dataloader()', 0) end
       loaders = f(dm)
+    end
+    if loaders == nil then
+      local f = model[(stage == 'validation' and 'val' or stage) .. '_dataloader']
+      if type(f) == 'function' then loaders = f(model) end
     end
     loaders = as_loader_list(loaders)
     if #loaders == 0 then error('Trainer:' .. (stage == 'validation' and 'validate' or stage) .. ': no loader given', 0) end
