@@ -485,6 +485,19 @@ describe('Trainer optimization', function()
     assert.equal(0.5 ^ 6, t.optimizers[1].param_groups[1].lr)
   end)
 
+  it('estimated_stepping_batches is available in configure_optimizers', function()
+    local Net = F.Net()
+    local est
+    function Net:configure_optimizers()
+      est = self.trainer:estimated_stepping_batches()
+      return volt.optim.SGD(self, {lr = 0.1})
+    end
+    local t = T{max_epochs = 3, accumulate_grad_batches = 2}
+    t:fit(Net(), F.loader(10, 2))
+    assert.equal(9, est)
+    assert.equal(9, t.global_step)
+  end)
+
   it('ReduceLROnPlateau with monitor; a missing monitor is an error', function()
     local Net = F.Net()
     local mon = 'val_loss'

@@ -654,6 +654,20 @@ function Trainer:_train_plan(train)
   return nb, vcb
 end
 
+-- The number of optimizer steps fit will take (for OneCycleLR and the like; callable from
+-- configure_optimizers): max_steps when set, else max_epochs * ceil(batches / accumulate).
+function Trainer:estimated_stepping_batches()
+  if self.max_steps ~= -1 then return self.max_steps end
+  local train = self.train_dataloader
+  if not train then error('Trainer:estimated_stepping_batches: no train loader yet (call it during fit)', 2) end
+  local n = U.loader_len(train)
+  local nb
+  if self.overfit_batches ~= 0 then nb = U.limit_batches(n, self.overfit_batches, 'overfit_batches')
+  else nb = U.limit_batches(n, self.limit_train_batches, 'limit_train_batches') end
+  if not self.max_epochs or nb == math.huge then return math.huge end
+  return math.ceil(nb / self.accumulate_grad_batches) * self.max_epochs
+end
+
 function Trainer:_elapsed() return U.now() - self._t_start end
 
 function Trainer:_time_up()
@@ -759,8 +773,10 @@ function Trainer:_fit_loop(train, val)
     self._phase = 'epoch_end'
     self:_fire('on_train_epoch_end')
     self:_log_to_loggers(self:_flush_epoch(), self.global_step)
-    for _, cfg in ipairs(self.lr_scheduler_configs) do
-      if cfg.interval == 'epoch' then self:_step_scheduler(cfg, self.current_epoch + 1) end
+    if model.automatic_optimization ~= false then  -- manual optimization steps its schedulers itself
+      for _, cfg in ipairs(self.lr_scheduler_configs) do
+        if cfg.interval == 'epoch' then self:_step_scheduler(cfg, self.current_epoch + 1) end
+      end
     end
     for _, l in ipairs(self.loggers) do l:save() end
     self._phase = nil
