@@ -45,7 +45,14 @@ end
 
 local model = Net()
 local cbs = {}
-if mode == 'killed_epoch' or mode == 'resume_epoch' then
+local Saver = volt.callbacks.Callback:extend('Saver')
+function Saver:on_train_batch_end(trainer)
+  -- batches 1, 5, 9, ...: always mid-accumulation (the gradients so far are saved too)
+  if (trainer._batches_seen + 1) % 4 == 1 then trainer:save_checkpoint(dir .. '/ckpt_mid/mid.ckpt') end
+end
+if mode == 'killed_mid' or mode == 'resume_mid' then
+  cbs[1] = Saver()
+elseif mode == 'killed_epoch' or mode == 'resume_epoch' then
   -- checkpoints at epoch ends only (the default cadence), resumed mid-epoch from the epoch start
   cbs[1] = volt.callbacks.ModelCheckpoint{dirpath = dir .. '/ckpt_epoch', save_last = true}
 elseif mode ~= 'plain' then
@@ -54,9 +61,10 @@ else
   cbs[1] = volt.callbacks.ModelCheckpoint{dirpath = dir .. '/ckpt_plain', save_top_k = 0}
 end
 cbs[2] = Killer()
-local trainer = volt.Trainer{max_epochs = 3, accumulate_grad_batches = 2, val_check_interval = 0.5,
+local trainer = volt.Trainer{max_epochs = 3, accumulate_grad_batches = 2, val_check_interval = 0.5, default_root_dir = dir,
   logger = false, enable_progress_bar = false, enable_model_summary = false, callbacks = cbs}
-trainer:fit(model, train, val, mode:match('^resume') and {ckpt_path = 'last'} or nil)
+local ckpt = mode == 'resume_mid' and dir .. '/ckpt_mid/mid.ckpt' or mode:match('^resume') and 'last' or nil
+trainer:fit(model, train, val, ckpt and {ckpt_path = ckpt} or nil)
 volt.save(dir .. '/final_' .. mode .. '.safetensors', model:state_dict())
 print('DONE', trainer.current_epoch, trainer.global_step)
 print(string.format('EPOCH_LOSS %.17g', trainer.callback_metrics.epoch_loss))
@@ -101,6 +109,23 @@ describe('Trainer exact resume', function()
     assert.equal(4, n)
     -- the last epoch's mean spans the batches before and after the kill
     assert.equal(a:match('EPOCH_LOSS (%S+)'), c:match('EPOCH_LOSS (%S+)'))
+  end)
+
+  it('kill -9 after a checkpoint taken mid-accumulation, resume: bit-identical', function()
+    local V = sh.volt()
+    if not require('volt.trainer.util').exists(dir .. '/final_plain.safetensors') then
+      sh.capture(V .. ' ' .. sh.quote(script) .. ' plain ' .. sh.quote(dir) .. ' 2>&1')
+    end
+    local kill_at = math.random(7, 34)
+    local b = sh.capture(V .. ' ' .. sh.quote(script) .. ' killed_mid ' .. sh.quote(dir) .. ' ' .. kill_at .. ' 2>&1; echo "rc=$?"')
+    assert.matches('rc=137', b)
+    local c = sh.capture(V .. ' ' .. sh.quote(script) .. ' resume_mid ' .. sh.quote(dir) .. ' 2>&1')
+    assert.matches('DONE\t3\t18', c)
+    local A = volt.load(dir .. '/final_plain.safetensors')
+    local C = volt.load(dir .. '/final_resume_mid.safetensors')
+    for name, t in pairs(A) do
+      assert.equal(bytes(t), bytes(C[name]), 'kill at batch ' .. kill_at .. ': ' .. name .. ' differs')
+    end
   end)
 
   it('kill -9 after an epoch-end checkpoint, resume: bit-identical', function()
