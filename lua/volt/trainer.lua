@@ -444,7 +444,7 @@ end
 
 -- Runs fn(self, ...) with Ctrl-C deferred; on an error: on_exception hooks, a last checkpoint,
 -- loggers finalized 'failed', and the error re-raised with its message.
-function Trainer:_run(stage, fn, ...)
+function Trainer:_run(level, stage, fn, ...)
   self.interrupted = false
   if host and not self._deferring then host.defer_interrupts(true); self._deferring = true end
   local ok, err = xpcall(fn, traceback_handler, self, ...)
@@ -467,6 +467,8 @@ function Trainer:_run(stage, fn, ...)
   end
   for _, l in ipairs(self.loggers) do pcall(l.finalize, l, 'failed') end
   if self.model then pcall(self._fire_teardown, self, stage) end
+  -- the Trainer's own messages point at the user's call; errors from user code keep theirs
+  if type(e) == 'string' and not e:match('^[^\n]-:%d+: ') then error(e, level + 1) end
   error(e, 0)
 end
 
@@ -503,7 +505,8 @@ function Trainer:fit(model, a, b, c)
     error('Trainer:fit: ' .. tostring(model.__name) .. ' has no training_step(batch, batch_idx); define it to train with the Trainer', 2)
   end
   local continuing = self.interrupted and self.model == model and self._loop ~= nil and opts.ckpt_path == nil
-  return self:_run('fit', Trainer._fit_impl, model, train, val, dm, opts.ckpt_path, continuing)
+  local r = self:_run(2, 'fit', Trainer._fit_impl, model, train, val, dm, opts.ckpt_path, continuing)
+  return r
 end
 
 function Trainer:_resolve_loaders(model, train, val, dm)
@@ -1045,7 +1048,7 @@ function Trainer:_eval_entry(stage, model, a, b)
   local loaders, _, dm, opts = split_args(stage, a, nil, b)
   if type(a) == 'table' and getmetatable(a) == nil and a.datamodule ~= nil then opts = opts
   else opts = b or {} end
-  return self:_run(stage, function(self_)
+  local r = self:_run(3, stage, function(self_)
     self_.state.fn, self_.state.status = stage, 'running'
     self_:_attach(model)
     if dm then
@@ -1082,15 +1085,16 @@ function Trainer:_eval_entry(stage, model, a, b)
     if stage == 'predict' and #loaders == 1 then return r[1] end
     return r
   end)
+  return r
 end
 
 -- trainer:validate(model, loaders | {datamodule = dm} [, {ckpt_path = }]) -> {{metric = value}, ...}
-function Trainer:validate(model, a, b) return self:_eval_entry('validation', model, a, b) end
+function Trainer:validate(model, a, b) local r = self:_eval_entry('validation', model, a, b); return r end
 -- trainer:test(model, loaders | {datamodule = dm} [, {ckpt_path = }]) -> {{metric = value}, ...}
-function Trainer:test(model, a, b) return self:_eval_entry('test', model, a, b) end
+function Trainer:test(model, a, b) local r = self:_eval_entry('test', model, a, b); return r end
 -- trainer:predict(model, loaders | {datamodule = dm} [, {ckpt_path = }]) -> list of predict_step
 -- results (one list per loader when there are several)
-function Trainer:predict(model, a, b) return self:_eval_entry('predict', model, a, b) end
+function Trainer:predict(model, a, b) local r = self:_eval_entry('predict', model, a, b); return r end
 
 -- ---------------------------------------------------------------------------------------------
 -- Checkpoints
