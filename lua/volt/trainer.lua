@@ -173,6 +173,7 @@ local TRAIN_STEP_FX = {training_step = true, on_train_batch_start = true, on_tra
   on_before_backward = true, on_after_backward = true, on_before_optimizer_step = true,
   on_before_zero_grad = true}
 local REDUCE = {mean = true, sum = true, max = true, min = true}
+local STEP_NAME = {}   -- name -> name .. '_step' (no string building per step)
 
 function Trainer:_log(name, value, opts)
   if type(name) ~= 'string' then error('self:log: name must be a string', 3) end
@@ -186,7 +187,11 @@ function Trainer:_log(name, value, opts)
   if self._dl_suffix then name = name .. self._dl_suffix end
   local prog, to_logger = opts.prog_bar, opts.logger ~= false
   if on_step then
-    local key = on_epoch and name .. '_step' or name
+    local key = name
+    if on_epoch then
+      key = STEP_NAME[name]
+      if not key then key = name .. '_step'; STEP_NAME[name] = key end
+    end
     if to_logger then self._step_metrics[key] = v end
     self.callback_metrics[key] = v
     if not on_epoch then self.callback_metrics[name] = v end
