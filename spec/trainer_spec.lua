@@ -628,6 +628,13 @@ describe('Trainer validate / test / predict / datamodule', function()
     assert.equal(1, m.calls.val)
     t:test(m, {datamodule = dm})
     assert.same({'prepare', 'setup:fit', 'prepare', 'setup:test'}, calls)
+    -- options with a datamodule
+    local dir = require('spec.helpers.sh').tmpdir('volt_trainer_dm')
+    t:save_checkpoint(dir .. '/a.ckpt')
+    local r = T{}:validate(F.Net()(), {datamodule = dm}, {ckpt_path = dir .. '/a.ckpt'})
+    assert.equal(t:validate(m, {datamodule = dm})[1].val_loss, r[1].val_loss)
+    assert.has_error(function() T{}:validate(F.Net()(), {datamodule = dm}, {ckpt = 'x'}) end)
+    os.execute('rm -rf ' .. dir)
   end)
 end)
 

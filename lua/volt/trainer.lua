@@ -376,7 +376,7 @@ local function check_model(model, what)
 end
 
 -- (loaders, datamodule, opts) from the arguments after the model.
-local function split_args(what, a, b, c)
+local function split_args(a, b, c)
   -- fit(model, {datamodule = dm} [, opts]) or fit(model, train, val, opts)
   if type(a) == 'table' and getmetatable(a) == nil and a.datamodule ~= nil then
     local o = {}
@@ -501,7 +501,7 @@ end
 -- trainer:fit(model, {datamodule = dm} [, {ckpt_path = ...}])
 function Trainer:fit(model, a, b, c)
   check_model(model, 'fit')
-  local train, val, dm, opts = split_args('fit', a, b, c)
+  local train, val, dm, opts = split_args(a, b, c)
   if type(opts) ~= 'table' then error('Trainer:fit: the options must be a table {ckpt_path = ...}', 2) end
   for k in pairs(opts) do
     if k ~= 'ckpt_path' then error("Trainer:fit: unknown option '" .. tostring(k) .. "' (valid: ckpt_path)", 2) end
@@ -1050,9 +1050,19 @@ end
 
 function Trainer:_eval_entry(stage, model, a, b)
   check_model(model, stage)
-  local loaders, _, dm, opts = split_args(stage, a, nil, b)
-  if type(a) == 'table' and getmetatable(a) == nil and a.datamodule ~= nil then opts = opts
-  else opts = b or {} end
+  local loaders, dm, opts
+  if type(a) == 'table' and getmetatable(a) == nil and a.datamodule ~= nil then
+    dm, opts = a.datamodule, {}
+    for k, v in pairs(a) do if k ~= 'datamodule' then opts[k] = v end end
+    for k, v in pairs(b or {}) do opts[k] = v end
+  else
+    loaders, opts = a, b or {}
+  end
+  local name = stage == 'validation' and 'validate' or stage
+  if type(opts) ~= 'table' then error('Trainer:' .. name .. ': the options must be a table {ckpt_path = ...}', 3) end
+  for k in pairs(opts) do
+    if k ~= 'ckpt_path' then error('Trainer:' .. name .. ": unknown option '" .. tostring(k) .. "' (valid: ckpt_path)", 3) end
+  end
   local r = self:_run(3, stage, function(self_)
     self_.state.fn, self_.state.status = stage, 'running'
     self_:_attach(model)
