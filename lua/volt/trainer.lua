@@ -536,6 +536,16 @@ function Trainer:_resolve_loaders(model, train, val, dm)
 end
 
 function Trainer:_configure_optimizers(model)
+  if model.automatic_optimization == false then
+    if self.accumulate_grad_batches ~= 1 then
+      error('Trainer: accumulate_grad_batches = ' .. self.accumulate_grad_batches ..
+            ' does not apply with manual optimization (automatic_optimization = false): accumulate in training_step', 0)
+    end
+    if self.gradient_clip_val and self.gradient_clip_val > 0 then
+      error('Trainer: gradient_clip_val does not apply with manual optimization (automatic_optimization = false): ' ..
+            'call volt.optim.clip_grad_norm_ in training_step', 0)
+    end
+  end
   if type(model.configure_optimizers) ~= 'function' then
     if model.automatic_optimization == false then self.optimizers, self.lr_scheduler_configs = {}, {}; return end
     error('Trainer:fit: ' .. tostring(model.__name) .. ' has no configure_optimizers()', 0)
