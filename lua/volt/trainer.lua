@@ -599,7 +599,8 @@ function Trainer:_fit_impl(model, train, val, dm, ckpt_path, continuing)
   self._overfit = nil
   if self.overfit_batches ~= 0 then
     -- the first k batches in dataset order, kept as a list and used for training and validation
-    local k = U.limit_batches(n_train, self.overfit_batches, 'overfit_batches')
+    local ob = self.overfit_batches == 1 and '1' or self.overfit_batches   -- 1 is one batch (as Lightning)
+    local k = U.limit_batches(n_train, ob, 'overfit_batches')
     local shuffle = train.shuffle
     if shuffle then train.shuffle = false end
     U.rewind(train)
@@ -680,7 +681,7 @@ function Trainer:estimated_stepping_batches()
   if not train then error('Trainer:estimated_stepping_batches: no train loader yet (call it during fit)', 2) end
   local n = U.loader_len(train)
   local nb
-  if self.overfit_batches ~= 0 then nb = U.limit_batches(n, self.overfit_batches, 'overfit_batches')
+  if self.overfit_batches ~= 0 then nb = U.limit_batches(n, self.overfit_batches == 1 and '1' or self.overfit_batches, 'overfit_batches')
   else nb = U.limit_batches(n, self.limit_train_batches, 'limit_train_batches') end
   if not self.max_epochs or nb == math.huge then return math.huge end
   return math.ceil(nb / self.accumulate_grad_batches) * self.max_epochs
