@@ -560,8 +560,12 @@ describe('Trainer logging', function()
 
   it('log_every_n_steps', function()
     local log = F.RecLogger()
-    T{logger = log, log_every_n_steps = 2, max_epochs = 1}:fit(F.Net()(), F.loader(12, 2))
+    local flags = {}
+    local Cb = volt.callbacks.Callback:extend('L')
+    function Cb:on_train_batch_end(t) flags[#flags + 1] = t:should_update_logs() end
+    T{logger = log, log_every_n_steps = 2, max_epochs = 1, callbacks = {Cb()}}:fit(F.Net()(), F.loader(12, 2))
     assert.equal(3, #log:values('train_loss'))
+    assert.same({false, true, false, true, false, true}, flags)
   end)
 
   it('several validation loaders: dataloader_idx and suffixed metrics', function()

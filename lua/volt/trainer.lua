@@ -673,6 +673,12 @@ function Trainer:_train_plan(train)
   return nb, vcb
 end
 
+-- During a training batch (its hooks): whether this batch's step metrics go to the loggers
+-- (every log_every_n_steps batches). For callbacks that log on their own (LearningRateMonitor).
+function Trainer:should_update_logs()
+  return ((self._batches_seen or 0) + 1) % self.log_every_n_steps == 0 or self.should_stop
+end
+
 -- The number of optimizer steps fit will take (for OneCycleLR and the like; callable from
 -- configure_optimizers): max_steps when set, else max_epochs * ceil(batches / accumulate).
 function Trainer:estimated_stepping_batches()
