@@ -1141,7 +1141,9 @@ end
 function Trainer:save_checkpoint(path)
   local ck = ckio.dump(self)
   self:_fire('on_save_checkpoint', ck)
-  U.mkdir_p(U.dirname(path))
+  local dir = U.dirname(path)
+  self._made_dirs = self._made_dirs or {}
+  if not self._made_dirs[dir] then U.mkdir_p(dir); self._made_dirs[dir] = true end
   volt.save(path, ck)
 end
 
