@@ -531,6 +531,8 @@ end)
 describe('Trainer logging', function()
   it('defaults: training per step, validation per epoch; weighted epoch mean', function()
     local Net = F.Net()
+    local during = {}
+    function Net:on_train_batch_end() during[#during + 1] = self.trainer.callback_metrics.b end
     function Net:training_step(b, i)
       self:log('a', i)                                         -- step only
       self:log('b', i, {on_epoch = true})                      -- b_step and b_epoch
@@ -553,7 +555,8 @@ describe('Trainer logging', function()
     -- weighted mean: (4*4 + 4*4 + 2*2) / 10
     assert.near(3.6, log:values('v')[1], 1e-12)
     assert.near(3.6, t.callback_metrics.v, 1e-12)
-    assert.equal(2, t.callback_metrics.b)
+    assert.equal(2, t.callback_metrics.b)                      -- the epoch value
+    assert.same({1, 2, 3}, during)                             -- the step value during the epoch
     assert.equal(3, t.logged_metrics.a)
     assert.equal('success', log.status)
   end)

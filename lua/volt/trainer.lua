@@ -194,7 +194,7 @@ function Trainer:_log(name, value, opts)
     end
     if to_logger then self._step_metrics[key] = v end
     self.callback_metrics[key] = v
-    if not on_epoch then self.callback_metrics[name] = v end
+    self.callback_metrics[name] = v   -- as Lightning: the plain name too (the epoch value replaces it)
     if prog then self.progress_bar_metrics[key] = v end
   end
   if on_epoch then
