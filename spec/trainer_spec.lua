@@ -295,6 +295,9 @@ describe('Trainer loops', function()
     m = F.Net()()
     T{max_epochs = 0, num_sanity_val_steps = -1}:fit(m, F.loader(4, 2), F.loader(10, 2))
     assert.equal(5, m.calls.val)
+    m = F.Net()()
+    T{max_epochs = 0, num_sanity_val_steps = 4, limit_val_batches = 3}:fit(m, F.loader(4, 2), F.loader(10, 2))
+    assert.equal(3, m.calls.val)     -- at most limit_val_batches
   end)
 
   it('max_steps, max_time, min_epochs', function()

@@ -1003,6 +1003,7 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
     else
       local n = U.loader_len(loader)
       local nb = U.limit_batches(n, limit, 'limit_' .. (stage == 'validation' and 'val' or stage) .. '_batches')
+      if sanity then nb = math.min(nb, U.limit_batches(n, self.limit_val_batches, 'limit_val_batches')) end
       if nb == math.huge then nb = n or math.huge end
       nbs[di] = nb
     end
