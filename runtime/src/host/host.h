@@ -8,6 +8,11 @@
  * REPL's default); long C calls reach it when they return. A second Ctrl-C before the hook runs
  * kills the process. While the REPL waits for a line (host_reading), SIGINT only sets
  * host_interrupted and the pending line is dropped.
+ *
+ * Deferred interrupts (host_defer_interrupts(1), used by the Trainer during fit): SIGINT only
+ * sets a flag that host_interrupt_pending() reads and clears, so the program can stop at a safe
+ * point (after a training step). A second Ctrl-C while one is pending interrupts as above.
+ * Deferral ends with the top-level call (host_docall) that turned it on.
  */
 #pragma once
 #include <signal.h>
@@ -34,6 +39,13 @@ int host_report(lua_State* L, int status);
  * line mode with a 100 ms CPU-time timer. Costs pure-Lua loops up to ~1.5x; C calls are unaffected.
  * The REPL turns it on; jit.profile replaces it while in use. */
 void host_jit_interrupts(lua_State* L, int on);
+
+/* Deferred Ctrl-C (see the top of this file). */
+void host_defer_interrupts(int on);
+/* 1 when a deferred Ctrl-C arrived since the last call; clears it. */
+int host_interrupt_pending(void);
+/* Adds defer_interrupts and interrupt_pending to the table on top of the stack. */
+void host_push_interrupt_functions(lua_State* L);
 
 /* Runs the REPL (lua/volt/repl.lua) on L's globals until end of input.
  * Returns 0, or 1 when the REPL could not start or failed. */

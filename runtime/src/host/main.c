@@ -69,6 +69,8 @@ volatile sig_atomic_t host_interrupted = 0;
 static lua_State* g_L = NULL;              /* the state the SIGINT hook interrupts */
 static int g_sigint_ignored = 0;           /* SIGINT was ignored when we started (nohup, `cmd &`) */
 static volatile sig_atomic_t g_pending = 0; /* the stop hook is set and has not run yet */
+static volatile sig_atomic_t g_defer = 0;   /* host_defer_interrupts(1): Ctrl-C only sets a flag */
+static volatile sig_atomic_t g_deferred = 0; /* a deferred Ctrl-C arrived, not yet read */
 
 static void sigint_handler(int sig);
 
@@ -95,6 +97,11 @@ static void sigint_handler(int sig) {
     host_interrupted = 1;
     return;
   }
+  if (g_defer && !g_deferred) {  /* deferred: the program polls host_interrupt_pending() */
+    g_deferred = 1;
+    return;
+  }
+  /* Not deferred, or a second Ctrl-C while one is deferred: interrupt now. */
   if (!g_pending) {
     g_pending = 1;
     lua_sethook(g_L, stop_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
@@ -121,6 +128,57 @@ static void profile_cb(void* data, lua_State* L, int samples, int vmstate) {
 void host_jit_interrupts(lua_State* L, int on) {
   if (on) luaJIT_profile_start(L, "li100", profile_cb, NULL);
   else luaJIT_profile_stop(L);
+}
+
+void host_defer_interrupts(int on) {
+  g_defer = on ? 1 : 0;
+  if (!on) g_deferred = 0;
+}
+
+int host_interrupt_pending(void) {
+  int r = g_deferred != 0;
+  g_deferred = 0;
+  return r;
+}
+
+/* host.defer_interrupts(on) */
+static int l_defer_interrupts(lua_State* L) {
+  host_defer_interrupts(lua_toboolean(L, 1));
+  return 0;
+}
+
+/* host.interrupt_pending() -> boolean (reads and clears) */
+static int l_interrupt_pending(lua_State* L) {
+  lua_pushboolean(L, host_interrupt_pending());
+  return 1;
+}
+
+/* host.jit_interrupts(on) */
+static int l_jit_interrupts_main(lua_State* L) {
+  host_jit_interrupts(L, lua_toboolean(L, 1));
+  return 0;
+}
+
+void host_push_interrupt_functions(lua_State* L) {
+  lua_pushcfunction(L, l_defer_interrupts);
+  lua_setfield(L, -2, "defer_interrupts");
+  lua_pushcfunction(L, l_interrupt_pending);
+  lua_setfield(L, -2, "interrupt_pending");
+}
+
+/* package.loaded['volt.host'] = {defer_interrupts, interrupt_pending, jit_interrupts, version}:
+ * what library code (the Trainer) may use of the host; absent under plain LuaJIT. */
+static void register_host_module(lua_State* L) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "loaded");
+  lua_createtable(L, 0, 4);
+  host_push_interrupt_functions(L);
+  lua_pushcfunction(L, l_jit_interrupts_main);
+  lua_setfield(L, -2, "jit_interrupts");
+  lua_pushstring(L, host_version);
+  lua_setfield(L, -2, "version");
+  lua_setfield(L, -2, "volt.host");
+  lua_pop(L, 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,6 +218,8 @@ int host_docall(lua_State* L, int narg, int nres) {
     lua_sethook(L, NULL, 0, 0);
     g_pending = 0;
   }
+  g_defer = 0;  /* a call that turned deferral on and failed must not leave Ctrl-C swallowed */
+  g_deferred = 0;
   lua_remove(L, base);
   return status;
 }
@@ -373,6 +433,7 @@ static int pmain(lua_State* L) {
   lua_gc(L, LUA_GCRESTART, 0);
   set_package_path(L);
   close_state_on_exit(L);
+  register_host_module(L);
   create_arg_table(L, a);
   if (a->version) print_version();
 

@@ -5,6 +5,7 @@
  *   host.add_history(text)   remembers an entered chunk (~/.volt_history keeps the last HISTORY_MAX)
  *   host.set_completer(fn)   Tab completion: fn(word) -> {candidate, ...} (libedit only)
  *   host.jit_interrupts(on)  Ctrl-C also stops JIT-compiled loops (see host.h)
+ *   host.defer_interrupts(on), host.interrupt_pending()  deferred Ctrl-C (see host.h)
  *   host.interactive         stdin is a terminal (prompts and the banner only then)
  *   host.version             "volt 0.1.0 (LuaJIT 2.1.0-beta3)"
  * On a terminal with libedit: line editing, history and completion through libedit's readline
@@ -250,7 +251,7 @@ static int l_jit_interrupts(lua_State* L) {
 }
 
 static void push_host_table(lua_State* L) {
-  lua_createtable(L, 0, 6);
+  lua_createtable(L, 0, 8);
   lua_pushcfunction(L, l_readline);
   lua_setfield(L, -2, "readline");
   lua_pushcfunction(L, l_add_history);
@@ -261,6 +262,7 @@ static void push_host_table(lua_State* L) {
   }
   lua_pushcfunction(L, l_jit_interrupts);
   lua_setfield(L, -2, "jit_interrupts");
+  host_push_interrupt_functions(L);
   lua_pushboolean(L, g_tty);
   lua_setfield(L, -2, "interactive");
   lua_pushstring(L, host_version);
