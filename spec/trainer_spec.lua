@@ -564,6 +564,27 @@ describe('Trainer logging', function()
     assert.equal('success', log.status)
   end)
 
+  it('the *_epoch_end hooks see the epoch aggregates; what they log reaches the loggers', function()
+    local Net = F.Net()
+    local seen = {}
+    function Net:training_step(b, i)
+      self:log('b', i, {on_epoch = true})
+      return self.mse(self(b[1]), b[2])
+    end
+    function Net:validation_step(b, i) self:log('v', i) end
+    function Net:on_train_epoch_end()
+      seen.b_epoch = self.trainer.callback_metrics.b_epoch
+      self:log('from_hook', 7, {on_step = false, on_epoch = true})
+    end
+    function Net:on_validation_epoch_end() seen.v = self.trainer.callback_metrics.v end
+    local log = F.RecLogger()
+    local t = T{logger = log, max_epochs = 1, num_sanity_val_steps = 0}
+    t:fit(Net(), F.loader(6, 2), F.loader(6, 2))
+    assert.equal(2, seen.b_epoch)                               -- mean of 1, 2, 3
+    assert.equal(2, seen.v)
+    assert.same({7}, log:values('from_hook'))
+  end)
+
   it('log_every_n_steps', function()
     local log = F.RecLogger()
     local flags = {}

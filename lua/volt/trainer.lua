@@ -226,7 +226,10 @@ end
 
 -- Reduces the epoch accumulators into callback/logged/progress metrics; returns the dict for the
 -- loggers (nil when empty) and resets the accumulators.
-function Trainer:_flush_epoch()
+-- Epoch aggregates into callback_metrics / progress_bar_metrics and (returned) the loggers' table.
+-- preview: publish only (the *_epoch_end hooks see the epoch's values, as in Lightning; what they
+-- log themselves is aggregated by the flush after them).
+function Trainer:_flush_epoch(preview)
   local out
   for _, name in ipairs(self._acc_order) do
     local acc = self._acc[name]
@@ -243,6 +246,7 @@ function Trainer:_flush_epoch()
       end
     end
   end
+  if preview then return nil end
   clear(self._acc)
   clear(self._acc_order)
   return out
@@ -796,6 +800,7 @@ function Trainer:_fit_loop(train, val)
     end
     -- epoch end
     self._phase = 'epoch_end'
+    self:_flush_epoch(true)
     self:_fire('on_train_epoch_end')
     self:_log_to_loggers(self:_flush_epoch(), self.global_step)
     if model.automatic_optimization ~= false then  -- manual optimization steps its schedulers itself
@@ -1041,6 +1046,7 @@ function Trainer:_run_eval(stage, loaders, limit, sanity)
       if self.interrupted then break end
     end
     self._dl_suffix = nil
+    self:_flush_epoch(true)
     self:_fire(s.prefix .. '_epoch_end')
     local m = self:_flush_epoch()
     if stage ~= 'predict' and not sanity then
