@@ -17,6 +17,7 @@ local NON_DIFFERENTIABLE = {
   logical_and = true, logical_or = true, fill = true, all = true, any = true, argmax = true,
   argmin = true, one_hot = true, uniform = true, normal = true, randint = true, bernoulli = true,
   randperm = true,
+  cross_entropy_backward = true, sdpa_backward = true, -- fused backward kernels
 }
 
 -- name -> list of cases; a case returns (f, inputs).

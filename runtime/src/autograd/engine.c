@@ -224,7 +224,7 @@ static int vt_ag_differentiable(int op) {
     case VT_OP_gt: case VT_OP_ge: case VT_OP_logical_and: case VT_OP_logical_or: case VT_OP_fill:
     case VT_OP_all: case VT_OP_any: case VT_OP_argmax: case VT_OP_argmin: case VT_OP_one_hot:
     case VT_OP_uniform: case VT_OP_normal: case VT_OP_randint: case VT_OP_bernoulli:
-    case VT_OP_randperm:
+    case VT_OP_randperm: case VT_OP_cross_entropy_backward: case VT_OP_sdpa_backward:
       return 0;
     default:
       return 1;
@@ -264,6 +264,12 @@ static unsigned vt_ag_saves(const vt_ag_rec* r) {
       return 0x101;
     case VT_OP_var:
       return 1;
+    case VT_OP_linear: /* x, w (fused.c) */
+      return 0x3;
+    case VT_OP_cross_entropy: /* logits, target, weight; X0 = lse */
+      return 0x7;
+    case VT_OP_sdpa: /* q, k, v, o; X0 = lse */
+      return 0x107;
     case VT_AG_AS_STRIDED:
       return 0x101;
     case VT_AG_VIEW: case VT_AG_TRANSPOSE: case VT_AG_PERMUTE: case VT_AG_NARROW:

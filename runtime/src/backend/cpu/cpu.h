@@ -55,3 +55,4 @@ void vt_cpu_register_reduce(vt_kernel* table);
 void vt_cpu_register_index(vt_kernel* table);
 void vt_cpu_register_linalg(vt_kernel* table);
 void vt_cpu_register_random(vt_kernel* table);
+void vt_cpu_register_fused(vt_kernel* table);

@@ -39,6 +39,7 @@ static void vt_cpu_init(void) {
   vt_cpu_register_index(vt_cpu.kernels);
   vt_cpu_register_linalg(vt_cpu.kernels);
   vt_cpu_register_random(vt_cpu.kernels);
+  vt_cpu_register_fused(vt_cpu.kernels);
 }
 
 vt_backend* vt_cpu_backend(void) {
