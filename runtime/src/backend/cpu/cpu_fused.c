@@ -27,9 +27,9 @@ static vt_status ce_check_targets(const char* op, const char* y, int dt, int64_t
     int64_t t = ce_target(y, dt, i);
     if (t != ignore && (t < 1 || t > C))
       return vt_set_error(VT_ERR_ARG,
-                          "%s: target %lld (row %lld) is out of range: classes are 1-based 1..%lld "
-                          "(ignore_index is %lld)",
-                          op, (long long)t, (long long)(i + 1), (long long)C, (long long)ignore);
+                          "%s: target class index out of range (classes are 1-based 1..%lld): got "
+                          "%lld at row %lld (ignore_index is %lld)",
+                          op, (long long)C, (long long)t, (long long)(i + 1), (long long)ignore);
   }
   return VT_OK;
 }
