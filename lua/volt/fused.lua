@@ -9,7 +9,7 @@
 local capi = require 'volt.capi'
 local tensor = require 'volt.tensor'
 local C, check, wrap, out = capi.C, capi.check, capi.wrap, capi.out
-local Tensor, checkt, is_tensor = tensor.Tensor, tensor.checkt, tensor.is_tensor
+local Tensor, checkt = tensor.Tensor, tensor.checkt
 
 local M = {}
 
