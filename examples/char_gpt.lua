@@ -8,6 +8,7 @@
 -- cores; 30 epochs give visibly better text. Model size: CHAR_GPT_LAYERS (4), CHAR_GPT_WIDTH
 -- (128), CHAR_GPT_HEADS (4), CHAR_GPT_BLOCK (64), CHAR_GPT_BATCH (32).
 local volt = require 'volt'
+io.stdout:setvbuf('line') -- progress lines as they come, also into a file
 local nn, optim, D = volt.nn, volt.optim, volt.data
 
 local function opt_num(i, env, default)
