@@ -1,5 +1,6 @@
 -- nn.CrossEntropyLoss{reduction = 'mean', weight = nil, ignore_index = -100, label_smoothing = 0}:
--- log_softmax over the class dim followed by the negative log likelihood.
+-- log_softmax over the class dim followed by the negative log likelihood, in one fused kernel
+-- (volt.cross_entropy, docs/fused.md); higher-dim inputs move the classes last and flatten.
 --
 --   !!! TARGETS ARE 1-BASED CLASS INDICES (1..C), the Torch7 convention of Volt. !!!
 --   A PyTorch target t corresponds to Volt target t + 1 (FashionMNIST labels are already 1..10).
@@ -10,6 +11,7 @@
 -- (ignored targets give 0 in both terms; 'mean' divides smooth's sum by the sum of weight[y_i]
 -- over non-ignored targets, or by their count without weights).
 -- Functional form: nn.functional.cross_entropy(input, target, opts).
+local volt = require 'volt'
 local Loss = require 'volt.nn.loss'
 local NLLLoss = require 'volt.nn.nll'
 
@@ -24,21 +26,16 @@ function CrossEntropyLoss.functional(x, y, o)
   end
   local xx, yy, shape = NLLLoss.flatten(x, y, 'cross_entropy')
   local C = xx:size(2)
-  if o.weight and (o.weight:dim() ~= 1 or o.weight:size(1) ~= C) then
+  local w = o.weight
+  if w and (w:dim() ~= 1 or w:size(1) ~= C) then
     error('cross_entropy: weight must be a 1-d tensor of ' .. C .. ' class weights', 3)
   end
-  local lp = xx:log_softmax(2)
-  local l, wy, valid = NLLLoss.core(lp, yy, o.weight, o.ignore_index or -100, 'cross_entropy')
-  local nll = NLLLoss.finish(l, wy, r, shape)
-  if eps == 0 then return nll end
-  local s
-  if o.weight then s = -(lp * o.weight:to(lp.dtype)):sum(2) else s = -lp:sum(2) end
-  s = s * valid
-  local sm
-  if r == 'mean' then sm = s:sum() / (o.weight and wy:sum() or valid:sum())
-  elseif r == 'sum' then sm = s:sum()
-  else sm = shape and s:reshape(shape) or s end
-  return nll * (1 - eps) + sm * (eps / C)
+  -- one fused kernel (volt.cross_entropy); errors come back naming cross_entropy
+  local ok, l = pcall(volt.cross_entropy, xx, yy, {weight = w, ignore_index = o.ignore_index or -100,
+    label_smoothing = eps, reduction = r})
+  if not ok then error((tostring(l):gsub('^.-(cross_entropy:)', '%1')), 3) end
+  if r == 'none' and shape then return l:reshape(shape) end
+  return l
 end
 
 function CrossEntropyLoss:init(opts)

@@ -1,5 +1,6 @@
 -- nn.Linear(in_features, out_features, {bias = true, dtype = 'f32'}): y = x W^T + b.
--- weight (out, in), bias (out) as PyTorch; init kaiming_uniform_(a = sqrt(5)) = U(-1/sqrt(in),
+-- One fused call (volt.linear: a GEMM over the bias-filled output). weight (out, in), bias (out)
+-- as PyTorch; init kaiming_uniform_(a = sqrt(5)) = U(-1/sqrt(in),
 -- 1/sqrt(in)) for the weight and U(-1/sqrt(in), 1/sqrt(in)) for the bias, from volt's seeded
 -- generator (volt.manual_seed makes it reproducible).
 local volt = require 'volt'
@@ -26,6 +27,8 @@ function Linear:init(in_features, out_features, opts)
 end
 
 function Linear:forward(x)
+  if x.dtype == self.weight.dtype then return volt.linear(x, self.weight, self.bias) end
+  -- mixed dtypes: the promoting composite (matmul + add), as PyTorch would refuse but Volt allows
   local y = x:matmul(self.weight:t())
   if self.bias then y = y + self.bias end
   return y

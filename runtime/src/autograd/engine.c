@@ -226,8 +226,16 @@ static int vt_ag_differentiable(int op) {
     case VT_OP_uniform: case VT_OP_normal: case VT_OP_randint: case VT_OP_bernoulli:
     case VT_OP_randperm:
       return 0;
-    default:
-      return 1;
+    default: { /* `<op>_backward` kernels of the fused layer ops: no double backward */
+      static signed char known[VT_OP_COUNT]; /* 0 unknown, 1 yes, -1 no (benign race: same value) */
+      if (op < 0 || op >= VT_OP_COUNT) return 0;
+      if (!known[op]) {
+        const char* name = vt_op_name(op);
+        size_t len = name ? strlen(name) : 0;
+        known[op] = (len > 9 && strcmp(name + len - 9, "_backward") == 0) ? -1 : 1;
+      }
+      return known[op] > 0;
+    }
   }
 }
 
@@ -264,6 +272,12 @@ static unsigned vt_ag_saves(const vt_ag_rec* r) {
       return 0x101;
     case VT_OP_var:
       return 1;
+    case VT_OP_linear: /* x, w (fused.c) */
+      return 0x3;
+    case VT_OP_cross_entropy: /* logits, target, weight; X0 = lse */
+      return 0x7;
+    case VT_OP_sdpa: /* q, k, v, o; X0 = lse */
+      return 0x107;
     case VT_AG_AS_STRIDED:
       return 0x101;
     case VT_AG_VIEW: case VT_AG_TRANSPOSE: case VT_AG_PERMUTE: case VT_AG_NARROW:

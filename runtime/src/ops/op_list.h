@@ -126,5 +126,10 @@ VT_OP(group_norm, NN)
 VT_OP(group_norm_backward, NN)
 
 /* fused layers and losses (ops/fused.c, backend/cpu/cpu_fused.c) ---------------------------- */
+VT_OP(linear, NN)
+VT_OP(cross_entropy, NN)
+VT_OP(cross_entropy_backward, NN)
+VT_OP(sdpa, NN)
+VT_OP(sdpa_backward, NN)
 
 /* end of the op list ------------------------------------------------------------------------ */

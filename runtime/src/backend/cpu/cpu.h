@@ -58,3 +58,4 @@ void vt_cpu_register_random(vt_kernel* table);
 void vt_cpu_register_pool(vt_kernel* table);
 void vt_cpu_register_norm(vt_kernel* table);
 void vt_cpu_register_conv(vt_kernel* table);
+void vt_cpu_register_fused(vt_kernel* table);

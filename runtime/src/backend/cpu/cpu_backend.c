@@ -42,6 +42,7 @@ static void vt_cpu_init(void) {
   vt_cpu_register_pool(vt_cpu.kernels);
   vt_cpu_register_norm(vt_cpu.kernels);
   vt_cpu_register_conv(vt_cpu.kernels);
+  vt_cpu_register_fused(vt_cpu.kernels);
 }
 
 vt_backend* vt_cpu_backend(void) {

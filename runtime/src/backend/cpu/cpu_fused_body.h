@@ -1,0 +1,304 @@
+/* cpu_fused_body.h — the fused kernels' bodies for one compute type, included by cpu_fused.c
+ * once per type with these macros defined:
+ *   R         the real type (float or double)
+ *   SFX(n)    n with the type's suffix (n##_f32)
+ *   GEMM      cblas_sgemm or cblas_dgemm
+ *   EXP, LOG  expf/exp, logf/log
+ * Dimension letters as fused.h: M rows, In/Out features, C classes, T queries, S keys, D the
+ * query/key width, Dv the value width. Every tensor here is contiguous (the front-end's promise).
+ * Reductions over a row run in a fixed order in double, so results do not depend on threads.
+ */
+
+/* ---------------------------------------------------------------------------------------- */
+/* linear: y = x wᵀ + b, one GEMM with beta = 1 over y pre-filled with b                     */
+/* ---------------------------------------------------------------------------------------- */
+static vt_status SFX(linear)(const vt_op_args* a) {
+  const R* x = (const R*)a->in[0]->ptr;                   /* x (M, In)   */
+  const R* w = (const R*)a->in[1]->ptr;                   /* w (Out, In) */
+  const R* b = a->in[2] ? (const R*)a->in[2]->ptr : NULL; /* b (Out)     */
+  R* y = (R*)a->out[0]->ptr;                              /* y (M, Out)  */
+  int64_t M = a->in[0]->sizes[0], In = a->in[0]->sizes[1], Out = a->in[1]->sizes[0];
+  if (b) {
+    for (int64_t i = 0; i < M; i++) memcpy(y + i * Out, b, sizeof(R) * (size_t)Out);
+  }
+  GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)Out, (int)In, 1, x, (int)In, w,
+       (int)In, b ? 1 : 0, y, (int)Out);
+  return VT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* cross-entropy                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+typedef struct {
+  const R* x;        /* logits (M, C)              */
+  const char* y;     /* target (M), i64 or i32     */
+  int ydt;
+  const R* w;        /* weight (C) or NULL         */
+  int64_t M, C, ignore;
+  double eps, wsum;  /* label smoothing; sum of w  */
+  R* lse;            /* (M)                        */
+  double* l;         /* per-row loss (M)           */
+  double* wy;        /* per-row weight[y] (M)      */
+  R* dx;             /* backward: dlogits (M, C)   */
+  const R* g;        /* backward: (M) or (1)       */
+  int per_row_g;
+  double gscale;     /* backward: 1 or 1 / divisor */
+} SFX(ce_ctx);
+
+static void SFX(ce_fwd_rows)(int64_t i0, int64_t i1, void* p) {
+  SFX(ce_ctx)* c = p;
+  int64_t C = c->C;
+  for (int64_t i = i0; i < i1; i++) {
+    const R* xi = c->x + i * C; /* (C) */
+    int64_t t = ce_target(c->y, c->ydt, i);
+    double mx = -INFINITY;
+    for (int64_t j = 0; j < C; j++)
+      if (xi[j] > mx) mx = xi[j];
+    double s = 0;
+    for (int64_t j = 0; j < C; j++) s += exp((double)xi[j] - mx);
+    double lse = mx + log(s);
+    c->lse[i] = (R)lse;
+    if (t == c->ignore) {
+      c->l[i] = 0;
+      c->wy[i] = 0;
+      continue;
+    }
+    double wt = c->w ? (double)c->w[t - 1] : 1.0;
+    double nll = wt * (lse - (double)xi[t - 1]);
+    double l = nll;
+    if (c->eps > 0) {
+      double sm = 0; /* -sum_c w_c logp_c */
+      if (c->w)
+        for (int64_t j = 0; j < C; j++) sm += (double)c->w[j] * (lse - (double)xi[j]);
+      else
+        for (int64_t j = 0; j < C; j++) sm += lse - (double)xi[j];
+      l = (1 - c->eps) * nll + c->eps / (double)C * sm;
+    }
+    c->l[i] = l;
+    c->wy[i] = wt;
+  }
+}
+
+static void SFX(ce_bwd_rows)(int64_t i0, int64_t i1, void* p) {
+  SFX(ce_ctx)* c = p;
+  int64_t C = c->C;
+  for (int64_t i = i0; i < i1; i++) {
+    const R* xi = c->x + i * C; /* (C) */
+    R* di = c->dx + i * C;      /* (C) */
+    int64_t t = ce_target(c->y, c->ydt, i);
+    if (t == c->ignore) {
+      for (int64_t j = 0; j < C; j++) di[j] = 0;
+      continue;
+    }
+    double sc = (double)(c->per_row_g ? c->g[i] : c->g[0]) * c->gscale;
+    double wt = c->w ? (double)c->w[t - 1] : 1.0;
+    double ke = c->eps / (double)C;
+    double qsum = (1 - c->eps) * wt + ke * c->wsum; /* sum_c q_c */
+    double lse = (double)c->lse[i];
+    for (int64_t j = 0; j < C; j++) {
+      double q = ke * (c->w ? (double)c->w[j] : 1.0);
+      di[j] = (R)((exp((double)xi[j] - lse) * qsum - q) * sc);
+    }
+    di[t - 1] = (R)((double)di[t - 1] - (1 - c->eps) * wt * sc);
+  }
+}
+
+/* in[0] logits (M, C), in[1] target (M), in[2] weight (C) | NULL; i[0] = ignore_index,
+   i[1] = reduction, f[0] = label smoothing. Forward: out[0] loss (M) or (), out[1] lse (M).
+   Backward (i[2] = 1): in[3] lse (M), ptr = g (M) or (1); out[0] dlogits (M, C). */
+static vt_status SFX(cross_entropy)(const vt_op_args* a) {
+  int bwd = a->op == VT_OP_cross_entropy_backward;
+  SFX(ce_ctx) c = {.x = (const R*)a->in[0]->ptr, .y = (const char*)a->in[1]->ptr,
+                   .ydt = a->in[1]->dt, .w = a->in[2] ? (const R*)a->in[2]->ptr : NULL,
+                   .M = a->in[0]->sizes[0], .C = a->in[0]->sizes[1], .ignore = a->i[0],
+                   .eps = a->f[0]};
+  int red = (int)a->i[1];
+  const char* name = bwd ? "cross_entropy_backward" : "cross_entropy";
+  VT_TRY(ce_check_targets(name, c.y, c.ydt, c.M, c.C, c.ignore));
+  c.wsum = (double)c.C;
+  if (c.w) {
+    c.wsum = 0;
+    for (int64_t j = 0; j < c.C; j++) c.wsum += (double)c.w[j];
+  }
+  int64_t grain = 32768 / (c.C > 0 ? c.C : 1) + 1;
+  if (!bwd) {
+    c.lse = (R*)a->out[1]->ptr;
+    double* buf = malloc(sizeof(double) * (size_t)(2 * c.M + 1));
+    if (!buf) return vt_set_error(VT_ERR_OOM, "cross_entropy: out of host memory");
+    c.l = buf;
+    c.wy = buf + c.M;
+    vt_cpu_parallel_for(c.M, grain, SFX(ce_fwd_rows), &c);
+    R* out = (R*)a->out[0]->ptr; /* (M) or () */
+    if (red == VT_REDUCTION_NONE) {
+      for (int64_t i = 0; i < c.M; i++) out[i] = (R)c.l[i];
+    } else {
+      double sl = 0, sw = 0;
+      for (int64_t i = 0; i < c.M; i++) {
+        sl += c.l[i];
+        sw += c.wy[i];
+      }
+      out[0] = (R)(red == VT_REDUCTION_MEAN ? sl / sw : sl);
+    }
+    free(buf);
+    return VT_OK;
+  }
+  c.lse = (R*)a->in[3]->ptr;
+  c.g = (const R*)((const vt_tensor*)a->ptr)->ptr;
+  c.per_row_g = red == VT_REDUCTION_NONE;
+  c.dx = (R*)a->out[0]->ptr;
+  c.gscale = 1;
+  if (red == VT_REDUCTION_MEAN) {
+    double sw = 0;
+    for (int64_t i = 0; i < c.M; i++) {
+      int64_t t = ce_target(c.y, c.ydt, i);
+      if (t != c.ignore) sw += c.w ? (double)c.w[t - 1] : 1.0;
+    }
+    c.gscale = 1 / sw;
+  }
+  vt_cpu_parallel_for(c.M, grain, SFX(ce_bwd_rows), &c);
+  return VT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* scaled dot-product attention                                                             */
+/* ---------------------------------------------------------------------------------------- */
+typedef struct {
+  const R *q, *k, *v, *o, *g, *lse_in; /* q (BH, T, D), k (BH, S, D), v (BH, S, Dv), o/g (BH, T, Dv) */
+  R *out, *lse, *dq, *dk, *dv;
+  int64_t BH, T, S, D, Dv, nblk;
+  int causal;
+  double scale;
+  volatile int oom;
+} SFX(attn_ctx);
+
+/* keys row i sees: j < n(i) */
+static inline int64_t SFX(attn_keys)(const SFX(attn_ctx)* c, int64_t i) {
+  if (!c->causal) return c->S;
+  return i + 1 < c->S ? i + 1 : c->S;
+}
+
+/* rows [i0, i1) of head h: scores (Tb, Se) = q kᵀ · scale, Se = keys the block can see */
+static void SFX(attn_scores)(const SFX(attn_ctx)* c, int64_t h, int64_t i0, int64_t i1,
+                             int64_t Se, R* sc) {
+  const R* q = c->q + (h * c->T + i0) * c->D; /* (Tb, D) */
+  const R* k = c->k + h * c->S * c->D;        /* (S, D)  */
+  GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)Se, (int)c->D, (R)c->scale,
+       q, (int)c->D, k, (int)c->D, 0, sc, (int)Se);
+}
+
+static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
+  SFX(attn_ctx)* c = p;
+  R* sc = malloc(sizeof(R) * (size_t)(ATTN_BLOCK * c->S)); /* (Tb, Se) */
+  if (!sc) {
+    c->oom = 1;
+    return;
+  }
+  for (int64_t bi = b0; bi < b1; bi++) {
+    int64_t h = bi / c->nblk, i0 = (bi % c->nblk) * ATTN_BLOCK;
+    int64_t i1 = i0 + ATTN_BLOCK < c->T ? i0 + ATTN_BLOCK : c->T;
+    int64_t Se = c->causal ? (i1 < c->S ? i1 : c->S) : c->S;
+    SFX(attn_scores)(c, h, i0, i1, Se, sc);
+    for (int64_t i = i0; i < i1; i++) {
+      R* row = sc + (i - i0) * Se; /* (Se) */
+      int64_t n = SFX(attn_keys)(c, i);
+      double mx = -INFINITY, s = 0;
+      for (int64_t j = 0; j < n; j++)
+        if (row[j] > mx) mx = row[j];
+      for (int64_t j = 0; j < n; j++) {
+        R e = EXP(row[j] - (R)mx);
+        row[j] = e;
+        s += e;
+      }
+      R inv = (R)(1 / s);
+      for (int64_t j = 0; j < n; j++) row[j] *= inv;
+      for (int64_t j = n; j < Se; j++) row[j] = 0;
+      c->lse[h * c->T + i] = (R)(mx + log(s));
+    }
+    /* o (Tb, Dv) = P (Tb, Se) · v (Se, Dv) */
+    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c->Dv, (int)Se, 1, sc,
+         (int)Se, c->v + h * c->S * c->Dv, (int)c->Dv, 0, c->out + (h * c->T + i0) * c->Dv,
+         (int)c->Dv);
+  }
+  free(sc);
+}
+
+static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
+  SFX(attn_ctx)* c = p;
+  int64_t S = c->S, D = c->D, Dv = c->Dv;
+  R* P = malloc(sizeof(R) * (size_t)(2 * ATTN_BLOCK * S + ATTN_BLOCK)); /* P, dP (Tb, Se); Di (Tb) */
+  if (!P) {
+    c->oom = 1;
+    return;
+  }
+  R* dP = P + ATTN_BLOCK * S;
+  R* Di = dP + ATTN_BLOCK * S;
+  for (int64_t h = h0; h < h1; h++) {
+    const R* k = c->k + h * S * D;   /* (S, D)  */
+    const R* v = c->v + h * S * Dv;  /* (S, Dv) */
+    R* dk = c->dk + h * S * D;       /* (S, D)  */
+    R* dv = c->dv + h * S * Dv;      /* (S, Dv) */
+    memset(dk, 0, sizeof(R) * (size_t)(S * D));
+    memset(dv, 0, sizeof(R) * (size_t)(S * Dv));
+    for (int64_t i0 = 0; i0 < c->T; i0 += ATTN_BLOCK) {
+      int64_t i1 = i0 + ATTN_BLOCK < c->T ? i0 + ATTN_BLOCK : c->T, Tb = i1 - i0;
+      int64_t Se = c->causal ? (i1 < S ? i1 : S) : S;
+      const R* q = c->q + (h * c->T + i0) * D;  /* (Tb, D)  */
+      const R* g = c->g + (h * c->T + i0) * Dv; /* (Tb, Dv) */
+      const R* o = c->o + (h * c->T + i0) * Dv; /* (Tb, Dv) */
+      SFX(attn_scores)(c, h, i0, i1, Se, P);
+      for (int64_t i = i0; i < i1; i++) {
+        R* row = P + (i - i0) * Se;
+        int64_t n = SFX(attn_keys)(c, i);
+        R l = c->lse_in[h * c->T + i];
+        for (int64_t j = 0; j < n; j++) row[j] = EXP(row[j] - l);
+        for (int64_t j = n; j < Se; j++) row[j] = 0;
+        double d = 0;
+        for (int64_t e = 0; e < Dv; e++) d += (double)g[(i - i0) * Dv + e] * (double)o[(i - i0) * Dv + e];
+        Di[i - i0] = (R)d;
+      }
+      /* dv (Se, Dv) += Pᵀ (Se, Tb) · g (Tb, Dv) */
+      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)Dv, (int)Tb, 1, P, (int)Se, g,
+           (int)Dv, 1, dv, (int)Dv);
+      /* dP (Tb, Se) = g (Tb, Dv) · vᵀ (Dv, Se) */
+      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tb, (int)Se, (int)Dv, 1, g, (int)Dv, v,
+           (int)Dv, 0, dP, (int)Se);
+      /* dS = P ∘ (dP - Di) */
+      for (int64_t r = 0; r < Tb; r++)
+        for (int64_t j = 0; j < Se; j++) dP[r * Se + j] = P[r * Se + j] * (dP[r * Se + j] - Di[r]);
+      /* dq (Tb, D) = dS (Tb, Se) · k (Se, D) · scale */
+      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tb, (int)D, (int)Se, (R)c->scale, dP,
+           (int)Se, k, (int)D, 0, c->dq + (h * c->T + i0) * D, (int)D);
+      /* dk (Se, D) += dSᵀ (Se, Tb) · q (Tb, D) · scale */
+      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)D, (int)Tb, (R)c->scale, dP,
+           (int)Se, q, (int)D, 1, dk, (int)D);
+    }
+  }
+  free(P);
+}
+
+/* Forward: in[0..2] q (BH, T, D), k (BH, S, D), v (BH, S, Dv); out[0] o (BH, T, Dv), out[1] lse
+   (BH, T); i[0] = causal, f[0] = scale. Backward: in[0..3] q, k, v, g (BH, T, Dv); out[0] dq,
+   out[1] dk; ptr = vt_tensor*[3] {o, lse, dv}. T, S, D, Dv >= 1. */
+static vt_status SFX(sdpa)(const vt_op_args* a) {
+  SFX(attn_ctx) c = {.q = (const R*)a->in[0]->ptr, .k = (const R*)a->in[1]->ptr,
+                     .v = (const R*)a->in[2]->ptr, .BH = a->in[0]->sizes[0],
+                     .T = a->in[0]->sizes[1], .S = a->in[1]->sizes[1], .D = a->in[0]->sizes[2],
+                     .Dv = a->in[2]->sizes[2], .causal = (int)a->i[0], .scale = a->f[0]};
+  c.nblk = (c.T + ATTN_BLOCK - 1) / ATTN_BLOCK;
+  if (a->op == VT_OP_sdpa) {
+    c.out = (R*)a->out[0]->ptr;
+    c.lse = (R*)a->out[1]->ptr;
+    vt_cpu_parallel_for(c.BH * c.nblk, 1, SFX(attn_fwd_blocks), &c);
+  } else {
+    vt_tensor* const* x = (vt_tensor* const*)a->ptr;
+    c.g = (const R*)a->in[3]->ptr;
+    c.o = (const R*)x[0]->ptr;
+    c.lse_in = (const R*)x[1]->ptr;
+    c.dv = (R*)x[2]->ptr;
+    c.dq = (R*)a->out[0]->ptr;
+    c.dk = (R*)a->out[1]->ptr;
+    vt_cpu_parallel_for(c.BH, 1, SFX(attn_bwd_heads), &c);
+  }
+  if (c.oom) return vt_set_error(VT_ERR_OOM, "sdpa: out of host memory for the score buffer");
+  return VT_OK;
+}
