@@ -1,8 +1,9 @@
 -- char_gpt.lua — a small character-level GPT trained on the King James Bible (volt.data.KJVText):
 -- token + position Embedding, N pre-LayerNorm blocks of CausalSelfAttention + GELU MLP, a final
--- LayerNorm and a Linear head; AdamW with a linear warm-up and cosine decay; 90/10 train/val
--- split. Prints the validation loss after each "epoch" (a fixed number of steps), then samples
--- ~300 characters.
+-- LayerNorm and a Linear head; AdamW with a linear warm-up and cosine decay (per step), gradient
+-- clipping at norm 1; 90/10 train/val split; trained by volt.Trainer. Prints the validation loss
+-- after each "epoch" (a fixed number of steps: limit_train_batches), then samples ~300 characters.
+-- Logs (CSV) and the last checkpoint go to $VOLT_RUN_DIR or /tmp/volt_runs/char_gpt.
 --   build/volt examples/char_gpt.lua [epochs = 8] [steps_per_epoch = 100]
 -- or CHAR_GPT_EPOCHS / CHAR_GPT_STEPS in the environment. The default run takes ~4 minutes on 2
 -- cores; 30 epochs give visibly better text. Model size: CHAR_GPT_LAYERS (4), CHAR_GPT_WIDTH
@@ -44,7 +45,7 @@ function Block:forward(x) -- x (B, T, E)
   return x + self.mlp(self.ln2(x))
 end
 
-local GPT = nn.Module:extend('GPT')
+local GPT = volt.LightningModule:extend('GPT')
 function GPT:init()
   self.wte = nn.Embedding(V, E)
   self.wpe = nn.Embedding(T, E)
@@ -53,6 +54,11 @@ function GPT:init()
   self.blocks = nn.ModuleList(blocks)
   self.ln_f = nn.LayerNorm(E)
   self.head = nn.Linear(E, V, {bias = false})
+  -- small embeddings (N(0, 1) is PyTorch's Embedding default, too large for a GPT's residual stream)
+  volt.no_grad(function()
+    self.wte.weight:mul_(0.02)
+    self.wpe.weight:mul_(0.02)
+  end)
 end
 function GPT:forward(idx) -- idx (B, t) 1-based ids -> logits (B, t, V)
   local t = idx:size(2)
@@ -60,64 +66,49 @@ function GPT:forward(idx) -- idx (B, t) 1-based ids -> logits (B, t, V)
   for _, b in self.blocks:ipairs() do x = b(x) end
   return self.head(self.ln_f(x))
 end
+function GPT:loss(b) -- b = {X (B, T), Y (B, T)}
+  return nn.functional.cross_entropy(self(b[1]):reshape(-1, V), b[2]:reshape(-1))
+end
+function GPT:training_step(b)
+  local loss = self:loss(b)
+  self:log('train_loss', loss, {prog_bar = true, on_epoch = true})
+  return loss
+end
+function GPT:validation_step(b) self:log('val_loss', self:loss(b), {prog_bar = true}) end
+function GPT:configure_optimizers()
+  local total = self.trainer:estimated_stepping_batches()
+  local opt = optim.AdamW(self:parameters(), {lr = 1e-3, betas = {0.9, 0.99}, weight_decay = 0.1})
+  local sched = optim.lr_scheduler.CosineAnnealingLR(opt, {T_max = math.max(1, total - math.floor(total / 10)),
+    eta_min = 1e-4, warmup_steps = math.floor(total / 10)})
+  return {optimizer = opt, lr_scheduler = {scheduler = sched, interval = 'step'}}
+end
+function GPT:on_train_epoch_start() self.t_epoch = os.clock() end
+-- after the epoch's validation (which runs at the epoch's last batch, before this hook)
+function GPT:on_train_epoch_end()
+  local m = self.trainer.callback_metrics
+  print(('epoch %d: train loss %.4f  val loss %.4f  (%d steps, %.1f s CPU, lr %.2e)'):format(
+    self.trainer.current_epoch + 1, m.train_loss_epoch or 0 / 0, m.val_loss, STEPS,
+    os.clock() - (self.t_epoch or clock0), self.trainer.optimizers[1].param_groups[1].lr))
+end
 
 local model = GPT()
--- small embeddings (N(0, 1) is PyTorch's Embedding default, too large for a GPT's residual stream)
-volt.no_grad(function()
-  model.wte.weight:mul_(0.02)
-  model.wpe.weight:mul_(0.02)
-end)
 print(('model: %d layers, %d heads, width %d, block %d: %d parameters'):format(L, H, E, T, model:num_parameters()))
 
-local total = EPOCHS * STEPS
-local opt = optim.AdamW(model:parameters(), {lr = 1e-3, betas = {0.9, 0.99}, weight_decay = 0.1})
-local sched = optim.lr_scheduler.CosineAnnealingLR(opt, {T_max = math.max(1, total - math.floor(total / 10)),
-  eta_min = 1e-4, warmup_steps = math.floor(total / 10)})
-
-local function loss_of(X, Y)
-  local logits = model(X)
-  return nn.functional.cross_entropy(logits:reshape(-1, V), Y:reshape(-1))
-end
-
-local function batch(ds)
-  return ds:get_batch(volt.randint(1, #ds + 1, {BS}))
-end
-
--- a fixed set of validation batches, so the epochs are compared on the same text
+-- training batches: random windows (a shuffled DataLoader over every window; an epoch is STEPS
+-- batches); validation: a fixed set of VAL_BATCHES batches, so the epochs are compared on the same text
+local train_loader = D.DataLoader(train, {batch_size = BS, shuffle = true, seed = 1})
 local val_batches = {}
-for i = 1, VAL_BATCHES do val_batches[i] = batch(val) end
-local function val_loss()
-  model:eval()
-  local s = volt.no_grad(function()
-    local s = 0
-    for _, b in ipairs(val_batches) do s = s + loss_of(b[1], b[2]):item() end
-    return s / #val_batches
-  end)
-  model:train()
-  return s
-end
+for i = 1, VAL_BATCHES do val_batches[i] = val:get_batch(volt.randint(1, #val + 1, {BS})) end
+print(('before training: val loss ~ uniform %.4f'):format(math.log(V)))
 
--- ---- training --------------------------------------------------------------------------------
-local bench = dofile((arg and arg[0] and arg[0]:match('^(.*/)') or 'examples/') .. '../bench/common.lua')
-local t0 = bench.now()
-print(('epoch 0: val loss %.4f (uniform would be %.4f)'):format(val_loss(), math.log(V)))
-for epoch = 1, EPOCHS do
-  local te, tl = bench.now(), 0
-  for _ = 1, STEPS do
-    local b = batch(train)
-    opt:zero_grad()
-    local loss = loss_of(b[1], b[2])
-    loss:backward()
-    optim.clip_grad_norm_(model, 1.0)
-    opt:step()
-    sched:step()
-    tl = tl + loss:item()
-  end
-  local dt = bench.now() - te
-  print(('epoch %d: train loss %.4f  val loss %.4f  (%d steps, %.1f s, %.0f tokens/s, lr %.2e)'):format(
-    epoch, tl / STEPS, val_loss(), STEPS, dt, STEPS * BS * T / dt, opt.param_groups[1].lr))
-end
-print(('training: %.1f s'):format(bench.now() - t0))
+local trainer = volt.Trainer{
+  max_epochs = EPOCHS, limit_train_batches = STEPS, num_sanity_val_steps = 0,
+  gradient_clip_val = 1.0, enable_model_summary = false,
+  default_root_dir = os.getenv('VOLT_RUN_DIR') or '/tmp/volt_runs/char_gpt',
+}
+local t0 = os.time()
+trainer:fit(model, train_loader, val_batches)
+print(('training: %d s wall'):format(os.time() - t0))
 
 -- ---- sampling --------------------------------------------------------------------------------
 -- 300 characters after a prompt, temperature 0.8, drawn from the softmax with volt's generator.
@@ -129,13 +120,10 @@ local function sample(prompt, n, temperature)
       local ctx = {}
       for i = math.max(1, #ids - T + 1), #ids do ctx[#ctx + 1] = ids[i] end
       local logits = model(volt.tensor({ctx}, 'i64')) -- (1, t, V)
-      local probs = (logits[{1, #ctx, {}}] / temperature):softmax(1):to('f64'):totable()
-      local u, c, pick = volt.rand({1}, {dtype = 'f64'}):item(), 0, V
-      for j = 1, V do
-        c = c + probs[j]
-        if u < c then pick = j; break end
-      end
-      ids[#ids + 1] = pick
+      -- inverse-CDF draw: the first id whose cumulative probability exceeds u
+      local cdf = (logits[{1, #ctx, {}}] / temperature):softmax(1):to('f64'):cumsum(1) -- (V)
+      local u = volt.rand({1}, {dtype = 'f64'}):item()
+      ids[#ids + 1] = math.min(V, cdf:le(u):sum():item() + 1)
     end
   end)
   return train:decode(ids)
