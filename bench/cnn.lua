@@ -1,9 +1,9 @@
 -- bench/cnn.lua — training throughput of a LeNet-style CNN on synthetic data: conv 5x5 1->32,
 -- ReLU, max pool 2, conv 5x5 32->64, ReLU, max pool 2, flatten (1024), linear 1024->128, ReLU,
 -- linear 128->10; cross entropy; SGD (lr 0.01, momentum 0.9); batch 64 of 1x28x28 f32 images.
--- Run: build/volt bench/cnn.lua [blocks = 5] [steps per block = 10]
+-- Run: build/volt bench/cnn.lua [--batch 64] [--threads n] [--blocks 5] [--steps 10] [--warmup 3]
 -- Prints:
---   RESULT name=cnn_train_b64 value=<samples/s> unit=samples/s
+--   RESULT name=cnn_b<batch>_t<threads> value=<samples/s> unit=samples/s
 -- Method: the data (8 batches of random images and labels, fixed seed) lives in memory; 3
 -- warm-up steps, then `blocks` blocks of `steps` full training steps (forward, loss, backward,
 -- optimizer step, loss:item() as the sync point), each block timed with
@@ -14,9 +14,8 @@ local nn, optim = volt.nn, volt.optim
 local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
 local now, median = B.now, B.median
 
-local blocks = tonumber((select(1, ...))) or 5
-local steps = tonumber((select(2, ...))) or 10
-local BATCH, NBATCH = 64, 8
+local o = B.options(arg, {batch = 64, threads = false, blocks = 5, steps = 10, warmup = 3})
+local BATCH, NBATCH = o.batch, 8
 
 volt.manual_seed(0)
 local model = nn.Sequential(
@@ -45,11 +44,5 @@ local function step()
 end
 
 io.write(string.format('# %s\n', volt.build_info()))
-for _ = 1, 3 do step() end
-local times = {}
-for _ = 1, blocks do
-  local t0 = now()
-  for _ = 1, steps do step() end
-  times[#times + 1] = now() - t0
-end
-B.result('cnn_train_b64', BATCH * steps / median(times), 'samples/s', '%.1f')
+local t = B.time_steps(step, o)
+B.result(('cnn_b%d_t%d'):format(BATCH, o.threads), BATCH / t, 'samples/s', '%.1f')

@@ -2,14 +2,14 @@
 -- width 128, block 64, batch 32, pre-LayerNorm blocks of CausalSelfAttention + GELU MLP (width
 -- 512), AdamW, cross-entropy, synthetic uniform tokens. After warm-up steps, times blocks of steps
 -- and reports the median in tokens (batch x block) per second:
---   RESULT name=gpt value=<tokens/s> unit=tokens/s
--- build/volt bench/gpt.lua [steps_per_block=5] [blocks=5]   (~1 min on 2 cores)
+--   RESULT name=gpt_t<threads> value=<tokens/s> unit=tokens/s
+-- build/volt bench/gpt.lua [--threads n] [--steps 5] [--blocks 5] [--warmup 3]   (~1 min on 2 cores)
 local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
 local volt = require 'volt'
 local nn = volt.nn
 
 local V, L, H, E, T, BS, F = 65, 4, 4, 128, 64, 32, 512
-local STEPS, BLOCKS, WARMUP = tonumber(arg[1]) or 5, tonumber(arg[2]) or 5, 3
+local o = B.options(arg, {threads = false, steps = 5, blocks = 5, warmup = 3})
 
 local Block = nn.Module:extend('Block')
 function Block:init()
@@ -56,12 +56,6 @@ local function step()
   return loss
 end
 
-for _ = 1, WARMUP do step() end
-local rates = {}
-for _ = 1, BLOCKS do
-  local t0 = B.now()
-  for _ = 1, STEPS do step() end
-  rates[#rates + 1] = STEPS * BS * T / (B.now() - t0)
-end
-print(('# loss after %d steps: %.4f'):format(WARMUP + STEPS * BLOCKS, step():item()))
-B.result('gpt', B.median(rates), 'tokens/s', '%.0f')
+local t = B.time_steps(step, o)
+print(('# loss after %d steps: %.4f'):format(o.warmup + o.steps * o.blocks, step():item()))
+B.result(('gpt_t%d'):format(o.threads), BS * T / t, 'tokens/s', '%.0f')

@@ -1,15 +1,15 @@
 -- bench/mlp.lua — training throughput of an MLP (issue 6, job 1): 784-512-512-10 with ReLU,
--- cross-entropy, batch 128, synthetic inputs; SGD (lr 0.01, momentum 0.9) and Adam (lr 1e-3).
--- After warm-up steps, times blocks of steps and reports the median in samples per second:
---   RESULT name=mlp_sgd value=<samples/s> unit=samples/s
---   RESULT name=mlp_adam value=<samples/s> unit=samples/s
--- build/volt bench/mlp.lua [steps_per_block=20] [blocks=5]   (~20 s on 2 cores)
+-- cross-entropy, synthetic inputs; SGD (lr 0.01, momentum 0.9) or Adam (lr 1e-3). Warm-up steps,
+-- then blocks of steps; the median block gives samples per second:
+--   RESULT name=mlp_<opt>_b<batch>_t<threads> value=<samples/s> unit=samples/s
+-- build/volt bench/mlp.lua [--opt sgd|adam|both] [--batch 128] [--threads n] [--steps 10]
+--                          [--blocks 5] [--warmup 5]      (~20 s on 2 cores; peer: peer_torch.py mlp)
 local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
 local volt = require 'volt'
 local nn = volt.nn
 
-local BS = 128
-local STEPS, BLOCKS, WARMUP = tonumber(arg[1]) or 20, tonumber(arg[2]) or 5, 5
+local o = B.options(arg, {opt = 'both', batch = 128, threads = false, steps = 10, blocks = 5, warmup = 5})
+local BS = o.batch
 
 print('# ' .. volt.build_info())
 local X = volt.randn({BS, 784})
@@ -27,16 +27,14 @@ local function run(name, make_opt)
     opt:step()
     return loss
   end
-  for _ = 1, WARMUP do step() end
-  local rates = {}
-  for _ = 1, BLOCKS do
-    local t0 = B.now()
-    for _ = 1, STEPS do step() end
-    rates[#rates + 1] = STEPS * BS / (B.now() - t0)
-  end
+  local t = B.time_steps(step, o)
   print(('# %s loss: %.4f'):format(name, step():item()))
-  B.result(name, B.median(rates), 'samples/s', '%.0f')
+  B.result(('%s_b%d_t%d'):format(name, BS, o.threads), BS / t, 'samples/s', '%.0f')
 end
 
-run('mlp_sgd', function(p) return volt.optim.SGD(p, {lr = 0.01, momentum = 0.9}) end)
-run('mlp_adam', function(p) return volt.optim.Adam(p, {lr = 1e-3}) end)
+if o.opt == 'sgd' or o.opt == 'both' then
+  run('mlp_sgd', function(p) return volt.optim.SGD(p, {lr = 0.01, momentum = 0.9}) end)
+end
+if o.opt == 'adam' or o.opt == 'both' then
+  run('mlp_adam', function(p) return volt.optim.Adam(p, {lr = 1e-3}) end)
+end
