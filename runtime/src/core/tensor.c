@@ -9,6 +9,7 @@
 #include <string.h>
 #include "backend/backend.h"
 #include "autograd/ag.h"
+#include "core/pool.h"
 #include "core/util.h"
 #include "volt/elementwise.h"
 #include "volt/tensor.h"
@@ -22,7 +23,7 @@ static const vt_device vt_cpu0 = {VT_DEVICE_CPU, 0};
 /* construction                                                                             */
 /* ---------------------------------------------------------------------------------------- */
 static vt_tensor* vt_header_new(void) {
-  vt_tensor* t = calloc(1, sizeof *t);
+  vt_tensor* t = vt_pool_take(VT_POOL_HEADER); /* zeroed */
   if (t) t->refcount = 1;
   return t;
 }
@@ -62,7 +63,7 @@ vt_status vt_tensor_empty(int ndim, const int64_t* shape, vt_dtype dt, vt_device
   if (!t) return vt_set_error(VT_ERR_OOM, "empty: out of host memory");
   vt_status s = vt_storage_new(dev, (size_t)n * vt_dtype_size(dt), &t->storage);
   if (s != VT_OK) {
-    free(t);
+    vt_pool_give(VT_POOL_HEADER, t);
     return s;
   }
   t->ndim = ndim;
@@ -228,7 +229,7 @@ void vt_tensor_release(vt_tensor* t) {
   if (t->ag && vt_autograd_meta_free_fn) vt_autograd_meta_free_fn(t->ag);
   vt_storage_release(t->storage);
   t->refcount = -1; /* poison: a use after free is caught by vt_check_tensor more often */
-  free(t);
+  vt_pool_give(VT_POOL_HEADER, t);
 }
 
 /* ---------------------------------------------------------------------------------------- */
