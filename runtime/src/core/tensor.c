@@ -5,7 +5,9 @@
  * backend (so a CUDA backend gets them without changes here).
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include "backend/backend.h"
 #include "autograd/ag.h"
@@ -230,6 +232,16 @@ void vt_tensor_release(vt_tensor* t) {
   vt_storage_release(t->storage);
   t->refcount = -1; /* poison: a use after free is caught by vt_check_tensor more often */
   vt_pool_give(VT_POOL_HEADER, t);
+}
+
+void vt_tensor_release_addrs(int n, ...) {
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n && i < 64; i++) {
+    double a = va_arg(ap, double);
+    vt_tensor_release((vt_tensor*)(uintptr_t)a);
+  }
+  va_end(ap);
 }
 
 /* ---------------------------------------------------------------------------------------- */
