@@ -124,12 +124,16 @@ function M.enable_grad(fn, ...) return run_with(1, fn, ...) end
 -- ---------------------------------------------------------------------------------------------
 local registry = {}   -- id -> {fn = F, ctx = ctx, outs = {{shape, dtype, device}, ...}}
 local next_id = 1
+local nregistry = 0   -- entries in registry (0: no Lua Function node alive, so no callback)
 local freed_ids = ffi.new('int64_t[64]')
 
 local function drain_freed()
   while true do
     local n = C.vt_autograd_custom_pop_freed(freed_ids, 64)
-    for k = 0, n - 1 do registry[tonumber(freed_ids[k])] = nil end
+    for k = 0, n - 1 do
+      local id = tonumber(freed_ids[k])
+      if registry[id] then registry[id] = nil; nregistry = nregistry - 1 end
+    end
     if n < 64 then return end
   end
 end
@@ -232,8 +236,10 @@ function autograd.Function(def)
     local oarr = ffi.new('vt_tensor*[?]', #outs)
     for k = 1, #outs do oarr[k - 1] = outs[k] end
     registry[id] = {fn = F, ctx = ctx, outs = info}
+    nregistry = nregistry + 1
     if C.vt_autograd_custom_record(id, F.name, n, inputs, #outs, oarr) ~= 0 then
       registry[id] = nil
+      nregistry = nregistry - 1
       raise(2)
     end
     return unpack(res, 1, nres)
@@ -245,6 +251,15 @@ end
 -- backward
 -- ---------------------------------------------------------------------------------------------
 -- loss:backward(), y:backward(grad), y:backward(grad, {retain_graph = true}), y:backward{retain_graph = true}
+-- The engine calls back into Lua for the nodes of Lua Functions: such a C call must not run
+-- from a trace, so it goes through run_backward_interpreted (never compiled). Without a live
+-- Function node (nregistry == 0) no callback can happen, and the call stays compilable: a loop
+-- calling backward() is then JIT-compiled instead of being blacklisted.
+local function run_backward_interpreted(t, grad, retain)
+  return C.vt_autograd_backward(t, grad, retain)
+end
+jit.off(run_backward_interpreted)
+
 function Tensor.backward(t, grad, opts)
   checkt(t, 'backward')
   if type(grad) == 'table' and not is_tensor(grad) then opts, grad = grad, nil end
@@ -252,12 +267,15 @@ function Tensor.backward(t, grad, opts)
     error('backward: grad must be a tensor (got ' .. type(grad) .. ')', 2)
   end
   local retain = opts and opts.retain_graph and 1 or 0
-  local rc = C.vt_autograd_backward(t, grad, retain)
-  drain_freed()
+  local rc
+  if nregistry == 0 then
+    rc = C.vt_autograd_backward(t, grad, retain)
+  else
+    rc = run_backward_interpreted(t, grad, retain)
+  end
+  if nregistry ~= 0 then drain_freed() end
   if rc ~= 0 then raise(2) end
 end
--- The engine may call back into Lua (Functions): the C call must not run from a trace.
-jit.off(Tensor.backward)
 
 function M.backward(t, grad, opts) return Tensor.backward(t, grad, opts) end
 

@@ -2,6 +2,7 @@
 #include "core/pool.h"
 #include <stdlib.h>
 #include <string.h>
+#include "autograd/node.h"
 #include "volt/tensor.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -33,8 +34,10 @@ static vt_pool vt_pools[VT_POOL_COUNT];
 
 /* block sizes, multiples of 64 */
 static size_t vt_pool_size(vt_pool_class c) {
-  return c == VT_POOL_HEADER ? ((sizeof(vt_tensor) + 63) & ~(size_t)63)
-                             : (size_t)VT_POOL_SMALL_HEAD + VT_POOL_SMALL_DATA;
+  size_t n = c == VT_POOL_HEADER ? sizeof(vt_tensor)
+             : c == VT_POOL_SMALL ? (size_t)VT_POOL_SMALL_HEAD + VT_POOL_SMALL_DATA
+                                  : sizeof(vt_ag_node) + VT_POOL_NODE_IO * (sizeof(vt_ag_edge) + sizeof(vt_tensor*));
+  return (n + 63) & ~(size_t)63;
 }
 
 static void vt_pool_lock(vt_pool* p) {
@@ -58,7 +61,7 @@ void* vt_pool_take(vt_pool_class c) {
     vt_pool_unlock(p);
   }
   if (!b) b = aligned_alloc(64, n);
-  if (b) memset(b, 0, c == VT_POOL_HEADER ? sizeof(vt_tensor) : VT_POOL_SMALL_HEAD);
+  if (b && c != VT_POOL_NODE) memset(b, 0, c == VT_POOL_HEADER ? sizeof(vt_tensor) : VT_POOL_SMALL_HEAD);
   return b;
 }
 

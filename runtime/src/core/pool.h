@@ -15,16 +15,19 @@
 typedef enum {
   VT_POOL_HEADER,  /* a vt_tensor */
   VT_POOL_SMALL,   /* a storage record + up to VT_POOL_SMALL_DATA bytes of 64-aligned data */
+  VT_POOL_NODE,    /* an autograd node with at most VT_POOL_NODE_IO inputs and outputs (not zeroed) */
   VT_POOL_COUNT
 } vt_pool_class;
 
 enum {
   VT_POOL_SMALL_HEAD = 64,    /* bytes before the data in a VT_POOL_SMALL block */
   VT_POOL_SMALL_DATA = 192,   /* data bytes in a VT_POOL_SMALL block */
+  VT_POOL_NODE_IO = 4,
   VT_POOL_KEEP = 32768        /* free blocks kept per class (at most 6 + 8 MiB) */
 };
 
-/* A zeroed block of the class, 64-byte aligned; NULL when out of memory. */
+/* A block of the class (zeroed, except VT_POOL_NODE blocks), 64-byte aligned; NULL when out of
+   memory. */
 void* vt_pool_take(vt_pool_class c);
 /* Returns a block taken from the class (NULL is ignored). */
 void vt_pool_give(vt_pool_class c, void* p);
