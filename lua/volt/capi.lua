@@ -88,8 +88,8 @@ local dead = tnew(32, 0)
 local release_addrs = C.vt_tensor_release_addrs
 local unpack = unpack
 
-local arm
-local function on_cycle()
+-- Releases the tensors of the cleared slots and compacts the tables.
+local function sweep()
   local r, a = reg, addr
   local j, nd = 0, 0
   for i = 1, nreg do
@@ -106,6 +106,15 @@ local function on_cycle()
   if nd > 0 then release_addrs(nd, unpack(dead, 1, nd)) end
   for i = j + 1, nreg do r[i] = nil; a[i] = nil end
   nreg = j
+end
+
+-- The collections wrap() starts itself (the pacing below: nearly all of them in a loop making
+-- tensors) set `defer`: the sentinel then only flags the sweep, and wrap() runs it right after,
+-- JIT-compiled, instead of interpreted inside the finaliser.
+local defer, pending = false, false
+local arm
+local function on_cycle()
+  if defer then pending = true else sweep() end
   arm()
 end
 function arm() ffi.gc(ffi.new('char[1]'), on_cycle) end
@@ -149,7 +158,11 @@ function M.wrap(p)
   nreg = i
   local live = tonumber(live_bytes(0))
   if live > gc_next or i > reg_next then
-    collect()
+    defer = true
+    local ok, err = pcall(collect)   -- a finaliser may raise: never leave `defer` set
+    defer = false
+    if pending then pending = false; sweep() end
+    if not ok then error(err, 0) end
     reg_next = nreg + (nreg > REG_STEP and nreg or REG_STEP)
     live = tonumber(live_bytes(0))
     gc_next = live + (live > gc_step and live or gc_step)
