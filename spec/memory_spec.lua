@@ -86,7 +86,9 @@ describe('memory', function()
     assert(s[1] == 3.5)
     -- the count pacer collects past 16384 owned tensors (or twice what is alive)
     assert.is_true(most <= 2 * 16384 + 1000, 'owned tensors peaked at ' .. most)
-    assert.is_true(rss_mb() - base < 60, ('RSS grew by %.0f MB'):format(rss_mb() - base))
+    if not asan then -- ASan's quarantine holds up to 64 MB of freed blocks
+      assert.is_true(rss_mb() - base < 60, ('RSS grew by %.0f MB'):format(rss_mb() - base))
+    end
   end)
 
   it('tensors kept alive survive many collections with their values; the rest are released', function()
