@@ -70,7 +70,8 @@ void vt_pool_give(vt_pool_class c, void* ptr) {
   if (!VT_POOL_OFF) {
     vt_pool* p = &vt_pools[c];
     vt_pool_lock(p);
-    if (p->held < VT_POOL_KEEP) {
+    /* nodes are ~2 KiB and rarely pending in bulk: keep fewer of them */
+    if (p->held < (c == VT_POOL_NODE ? (size_t)VT_POOL_KEEP_NODES : (size_t)VT_POOL_KEEP)) {
       vt_pool_block* b = ptr;
       b->next = p->head;
       p->head = b;

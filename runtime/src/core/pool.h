@@ -3,7 +3,7 @@
  * per result, and results are released later, in bulk, by the Lua GC; malloc's slow paths
  * (consolidation, aligned allocation) made that the largest part of an op's fixed cost.
  *
- * Each class keeps at most VT_POOL_KEEP free blocks (beyond that blocks go back to malloc), so
+ * Each class keeps at most VT_POOL_KEEP (nodes: VT_POOL_KEEP_NODES) free blocks (beyond that blocks go back to malloc), so
  * the memory held is bounded. Thread-safe (a spinlock per class; blocks may be freed on another
  * thread than the one that took them). Under AddressSanitizer the pools are off (every block is
  * malloc'ed and freed) so use-after-free is still caught.
@@ -23,7 +23,8 @@ enum {
   VT_POOL_SMALL_HEAD = 64,    /* bytes before the data in a VT_POOL_SMALL block */
   VT_POOL_SMALL_DATA = 192,   /* data bytes in a VT_POOL_SMALL block */
   VT_POOL_NODE_IO = 4,
-  VT_POOL_KEEP = 32768        /* free blocks kept per class (at most 6 + 8 MiB) */
+  VT_POOL_KEEP = 32768,       /* free headers / small storages kept (at most 6 + 8 MiB) */
+  VT_POOL_KEEP_NODES = 4096   /* free autograd nodes kept (~7.5 MiB) */
 };
 
 /* A block of the class (zeroed, except VT_POOL_NODE blocks), 64-byte aligned; NULL when out of
