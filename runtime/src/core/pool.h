@@ -1,11 +1,11 @@
 /* pool.h — freelists for the runtime's small fixed-size blocks: tensor headers and the storage of
  * small CPU tensors (the storage record and its data in one block). A tiny op makes one of each
- * per result, and results are released later, in bulk, by the Lua GC; malloc's slow paths
+ * per result (and autograd a node per op), and results are released later, in bulk, by the Lua GC; malloc's slow paths
  * (consolidation, aligned allocation) made that the largest part of an op's fixed cost.
  *
  * Each class keeps at most VT_POOL_KEEP (nodes: VT_POOL_KEEP_NODES) free blocks (beyond that
- * blocks go back to malloc), so the memory held is bounded. Thread-safe (a spinlock per class; blocks may be freed on another
- * thread than the one that took them). Under AddressSanitizer the pools are off (every block is
+ * blocks go back to malloc), so the memory held is bounded. Thread-safe (a spinlock per class;
+ * blocks may be freed on another thread than the one that took them). Under AddressSanitizer the pools are off (every block is
  * malloc'ed and freed) so use-after-free is still caught.
  */
 #ifndef VT_POOL_H
