@@ -55,6 +55,27 @@ else
   add, mul, sub, div = bin(ADD), bin(MUL), bin(SUB), bin(DIV)
 end
 
+-- --count <case> <n>: warm up, then run n iterations of one case untimed (for instruction
+-- counts under callgrind; see bench/README.md).
+if arg[1] == '--count' then
+  local w = volt.ones(1):requires_grad_()
+  local cases = {
+    add = function(k) local s for _ = 1, k do s = add and add(a, b) or a + b end return s end,
+    add_out = function(k) for _ = 1, k do C.vt_binary(ADD, a, b, y, nil) end end,
+    chain10 = function(k)
+      local s
+      for _ = 1, k do s = (((((a + b) * c - d) / e + a) * b - c) / d + e) * a end
+      return s
+    end,
+    autograd_step = function(k) for _ = 1, k do (w * a):sum():backward() end end,
+  }
+  local warm = {add = 40000, add_out = 2000, chain10 = 4000, autograd_step = 8000}
+  local fn = assert(cases[arg[2]], 'case: add, add_out, chain10 or autograd_step')
+  fn(warm[arg[2]])   -- traces compiled, the header pools filled
+  fn(tonumber(arg[3]) or 100000)
+  return
+end
+
 local r = {}
 if has_ops then
   r.add = measure(function(k) local s for _ = 1, k do s = a + b end return s end, 1)

@@ -73,4 +73,46 @@ describe('memory', function()
     collectgarbage()
     assert.are.equal(before + 64 * 64 * 4, volt.memory_allocated())
   end)
+  it('a loop of tiny ops keeps the owned tensors and RSS bounded', function()
+    local capi = require 'volt.capi'
+    collectgarbage()
+    local base = rss_mb()
+    local a, b = volt.full({1}, 1.5), volt.full({1}, 2)
+    local most, s = 0, nil
+    for i = 1, 200000 do
+      s = a + b
+      if i % 500 == 0 then most = math.max(most, capi.owned()) end
+    end
+    assert(s[1] == 3.5)
+    -- the count pacer collects past 16384 owned tensors (or twice what is alive)
+    assert.is_true(most <= 2 * 16384 + 1000, 'owned tensors peaked at ' .. most)
+    if not asan then -- ASan's quarantine holds up to 64 MB of freed blocks
+      assert.is_true(rss_mb() - base < 60, ('RSS grew by %.0f MB'):format(rss_mb() - base))
+    end
+  end)
+
+  it('tensors kept alive survive many collections with their values; the rest are released', function()
+    local capi = require 'volt.capi'
+    collectgarbage()
+    local before = volt.memory_allocated()
+    local keep = {}
+    for i = 1, 3000 do
+      local t = volt.full({3}, i, 'f64')
+      if i % 3 == 0 then keep[#keep + 1] = t end
+      if i % 500 == 0 then collectgarbage() end
+      local _ = t * 2 -- garbage between the kept ones
+    end
+    for _ = 1, 20000 do local _ = volt.zeros(1) end -- pacing collections too
+    collectgarbage()
+    assert.are.equal(before + #keep * 24, volt.memory_allocated())
+    local owned = capi.owned()
+    assert.is_true(owned >= #keep and owned < #keep + 100, 'owned ' .. owned)
+    for k, t in ipairs(keep) do
+      local v = t[2]
+      if v ~= 3 * k then error('kept tensor ' .. k .. ' holds ' .. tostring(v)) end
+    end
+    keep = nil
+    collectgarbage()
+    assert.are.equal(before, volt.memory_allocated())
+  end)
 end)

@@ -126,15 +126,18 @@ function M.enable_grad(fn, ...) return run_with(1, fn, ...) end
 -- registry): the C engine has one callback and one queue of freed ids, so a second load of this
 -- module (package.loaded reset, as Busted's insulation does) must share the table, not split it.
 local shared = debug.getregistry()
-shared.volt_autograd_functions = shared.volt_autograd_functions or {registry = {}, next_id = 1}
+shared.volt_autograd_functions = shared.volt_autograd_functions or {registry = {}, next_id = 1, n = 0}
 local fstate = shared.volt_autograd_functions
-local registry = fstate.registry
+local registry = fstate.registry  -- fstate.n: its entries (0: no Lua Function node alive, no callback)
 local freed_ids = ffi.new('int64_t[64]')
 
 local function drain_freed()
   while true do
     local n = C.vt_autograd_custom_pop_freed(freed_ids, 64)
-    for k = 0, n - 1 do registry[tonumber(freed_ids[k])] = nil end
+    for k = 0, n - 1 do
+      local id = tonumber(freed_ids[k])
+      if registry[id] then registry[id] = nil; fstate.n = fstate.n - 1 end
+    end
     if n < 64 then return end
   end
 end
@@ -237,8 +240,10 @@ function autograd.Function(def)
     local oarr = ffi.new('vt_tensor*[?]', #outs)
     for k = 1, #outs do oarr[k - 1] = outs[k] end
     registry[id] = {fn = F, ctx = ctx, outs = info}
+    fstate.n = fstate.n + 1
     if C.vt_autograd_custom_record(id, F.name, n, inputs, #outs, oarr) ~= 0 then
       registry[id] = nil
+      fstate.n = fstate.n - 1
       raise(2)
     end
     return unpack(res, 1, nres)
@@ -250,6 +255,15 @@ end
 -- backward
 -- ---------------------------------------------------------------------------------------------
 -- loss:backward(), y:backward(grad), y:backward(grad, {retain_graph = true}), y:backward{retain_graph = true}
+-- The engine calls back into Lua for the nodes of Lua Functions: such a C call must not run
+-- from a trace, so it goes through run_backward_interpreted (never compiled). Without a live
+-- Function node (fstate.n == 0) no callback can happen, and the call stays compilable: a loop
+-- calling backward() is then JIT-compiled instead of being blacklisted.
+local function run_backward_interpreted(t, grad, retain)
+  return C.vt_autograd_backward(t, grad, retain)
+end
+jit.off(run_backward_interpreted)
+
 function Tensor.backward(t, grad, opts)
   checkt(t, 'backward')
   if type(grad) == 'table' and not is_tensor(grad) then opts, grad = grad, nil end
@@ -257,12 +271,15 @@ function Tensor.backward(t, grad, opts)
     error('backward: grad must be a tensor (got ' .. type(grad) .. ')', 2)
   end
   local retain = opts and opts.retain_graph and 1 or 0
-  local rc = C.vt_autograd_backward(t, grad, retain)
-  drain_freed()
+  local rc
+  if fstate.n == 0 then
+    rc = C.vt_autograd_backward(t, grad, retain)
+  else
+    rc = run_backward_interpreted(t, grad, retain)
+  end
+  if fstate.n ~= 0 then drain_freed() end
   if rc ~= 0 then raise(2) end
 end
--- The engine may call back into Lua (Functions): the C call must not run from a trace.
-jit.off(Tensor.backward)
 
 function M.backward(t, grad, opts) return Tensor.backward(t, grad, opts) end
 

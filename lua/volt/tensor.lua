@@ -5,7 +5,8 @@
 --   * dims and indices are 1-based; negative ones count from the end (-1 is the last);
 --   * a method ending in `_` works in place and returns self;
 --   * errors are raised at the caller with the runtime's message (capi.check);
---   * tensors are freed by the GC (ffi.gc) or at once with t:free().
+--   * tensors are freed by the GC (capi.wrap registers each one; see capi.lua) or at once with
+--     t:free().
 -- Other modules (elementwise, reduce, index, linalg, random) add their methods to Tensor.
 local ffi = require 'ffi'
 local capi = require 'volt.capi'

@@ -74,6 +74,10 @@ vt_status vt_tensor_linspace(double start, double end, int64_t n, vt_dtype dt, v
 
 void vt_tensor_retain(vt_tensor* t);
 void vt_tensor_release(vt_tensor* t);
+/* Releases n (0..64) tensors given as their addresses converted to double, in the variadic
+   arguments. Lua's garbage-collector batch release (lua/volt/capi.lua): one call from the
+   collector's finaliser costs less than one per tensor. Addresses must be exact (< 2^53). */
+void vt_tensor_release_addrs(int n, ...);
 /* Drops t's reference to its storage now (memory is freed unless views still hold it) and marks
    t freed: every later use fails with an error instead of touching memory. The header itself
    lives until its last reference is released. (Lua's t:free().) */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include "autograd/node.h"
+#include "core/pool.h"
 #include "core/util.h"
 #include "ops/op.h"
 #include "volt/elementwise.h"
@@ -52,7 +53,9 @@ static void vt_ag_meta_retain(vt_autograd_meta* m) { ((vt_ag_meta_box*)m)->refco
 /* ---------------------------------------------------------------------------------------- */
 static vt_ag_node* vt_ag_node_new(int nin, int nout) {
   size_t sz = sizeof(vt_ag_node) + sizeof(vt_ag_edge) * (size_t)nin + sizeof(vt_tensor*) * (size_t)nout;
-  vt_ag_node* n = malloc(sz);
+  /* nodes of up to VT_POOL_NODE_IO inputs and outputs (nearly all) come from a freelist */
+  int pooled = nin <= VT_POOL_NODE_IO && nout <= VT_POOL_NODE_IO;
+  vt_ag_node* n = pooled ? vt_pool_take(VT_POOL_NODE) : malloc(sz);
   if (!n) return NULL;
   memset(n, 0, offsetof(vt_ag_node, saved));
   for (int k = 0; k < VT_SV_COUNT; k++) n->saved[k].present = 0;
@@ -140,7 +143,8 @@ static void vt_ag_node_release(vt_ag_node* n) {
     for (int k = 0; k < m->nout; k++) vt_tensor_release(m->gbuf[k]);
     if (m->op == VT_AG_CUSTOM) vt_ag_custom_freed(m->custom_id);
     free(m->name);
-    free(m);
+    if (m->nin <= VT_POOL_NODE_IO && m->nout <= VT_POOL_NODE_IO) vt_pool_give(VT_POOL_NODE, m);
+    else free(m);
     vt_ag_nodes_alive--;
   }
 }
@@ -432,7 +436,7 @@ vt_status vt_autograd_detach(const vt_tensor* t, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "detach: NULL output");
   *out = NULL;
   VT_TRY(vt_check_tensor("detach", "tensor", t));
-  vt_tensor* v = malloc(sizeof *v);
+  vt_tensor* v = vt_pool_take(VT_POOL_HEADER); /* released by vt_tensor_release, as every header */
   if (!v) return vt_set_error(VT_ERR_OOM, "detach: out of host memory");
   *v = *t;
   v->refcount = 1;
@@ -570,15 +574,32 @@ vt_status vt_ag_backward_custom(vt_ag_node* n, vt_tensor** gin) {
 /* ---------------------------------------------------------------------------------------- */
 static uint64_t vt_ag_epoch;
 
+/* A growable array of nodes that starts in `inl` (no allocation for small graphs). */
 typedef struct {
   vt_ag_node** p;
   int64_t n, cap;
+  vt_ag_node* inl[32];
 } vt_ag_vec;
+
+static void vt_ag_vec_init(vt_ag_vec* v) {
+  v->p = v->inl;
+  v->n = 0;
+  v->cap = 32;
+}
+static void vt_ag_vec_free(vt_ag_vec* v) {
+  if (v->p != v->inl) free(v->p);
+}
 
 static int vt_ag_push(vt_ag_vec* v, vt_ag_node* x) {
   if (v->n == v->cap) {
-    int64_t cap = v->cap ? 2 * v->cap : 64;
-    vt_ag_node** p = realloc(v->p, sizeof(*p) * (size_t)cap);
+    int64_t cap = 2 * v->cap;
+    vt_ag_node** p;
+    if (v->p == v->inl) {
+      p = malloc(sizeof(*p) * (size_t)cap);
+      if (p) memcpy(p, v->p, sizeof(*p) * (size_t)v->n);
+    } else {
+      p = realloc(v->p, sizeof(*p) * (size_t)cap);
+    }
     if (!p) return 0;
     v->p = p;
     v->cap = cap;
@@ -763,7 +784,9 @@ vt_status vt_autograd_backward(vt_tensor* root, const vt_tensor* grad, int retai
     return s;
   }
   /* collect the reachable nodes (each retained until the end) and count their dependencies */
-  vt_ag_vec all = {0}, stack = {0};
+  vt_ag_vec all, stack;
+  vt_ag_vec_init(&all);
+  vt_ag_vec_init(&stack);
   uint64_t ep = ++vt_ag_epoch;
   rn->epoch = ep;
   rn->deps = 0;
@@ -827,8 +850,8 @@ vt_status vt_autograd_backward(vt_tensor* root, const vt_tensor* grad, int retai
     }
   }
   for (int64_t k = 0; k < all.n; k++) vt_ag_node_release(all.p[k]);
-  free(all.p);
-  free(stack.p);
+  vt_ag_vec_free(&all);
+  vt_ag_vec_free(&stack);
   vt_ag_mode = mode;
   return s;
 }

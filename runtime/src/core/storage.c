@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include "backend/backend.h"
+#include "core/pool.h"
 #include "core/util.h"
 #include "volt/storage.h"
 
@@ -15,6 +16,7 @@ struct vt_storage {
   void (*deleter)(void* ctx); /* foreign memory: called instead of the backend's free */
   void* ctx;
   int foreign;
+  int pooled; /* small CPU storage: this record and the data are one pool block (core/pool.h) */
   uint32_t version; /* bumped by every write through a tensor (autograd's saved-tensor check) */
 };
 
@@ -24,6 +26,21 @@ static atomic_llong vt_total[VT_DEVICE_TYPE_COUNT];
 vt_status vt_storage_new(vt_device dev, size_t nbytes, vt_storage** out) {
   VT_CHECK_ARG(out != NULL, "storage_new: NULL output");
   *out = NULL;
+  if (dev.type == VT_DEVICE_CPU && dev.index == 0 && nbytes <= VT_POOL_SMALL_DATA) {
+    /* small CPU storage: record and data in one pooled block, no backend allocation */
+    char* blk = vt_pool_take(VT_POOL_SMALL);
+    if (!blk) return vt_set_error(VT_ERR_OOM, "storage_new: out of host memory");
+    vt_storage* s = (vt_storage*)blk;
+    s->ptr = nbytes > 0 ? blk + VT_POOL_SMALL_HEAD : NULL;
+    s->pooled = 1;
+    atomic_init(&s->refcount, 1);
+    s->dev = dev;
+    s->nbytes = nbytes;
+    atomic_fetch_add_explicit(&vt_live[dev.type], (long long)nbytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&vt_total[dev.type], (long long)nbytes, memory_order_relaxed);
+    *out = s;
+    return VT_OK;
+  }
   vt_backend* b;
   VT_TRY(vt_backend_for("storage_new", dev, &b));
   vt_storage* s = calloc(1, sizeof *s);
@@ -73,6 +90,11 @@ void vt_storage_retain(vt_storage* s) {
 void vt_storage_release(vt_storage* s) {
   if (!s) return;
   if (atomic_fetch_sub_explicit(&s->refcount, 1, memory_order_acq_rel) != 1) return;
+  if (s->pooled) {
+    atomic_fetch_sub_explicit(&vt_live[s->dev.type], (long long)s->nbytes, memory_order_relaxed);
+    vt_pool_give(VT_POOL_SMALL, s);
+    return;
+  }
   if (s->foreign) {
     if (s->deleter) s->deleter(s->ctx);
   } else {
@@ -103,3 +125,5 @@ uint32_t vt_storage_version(const vt_storage* s) { return s ? __atomic_load_n(&s
 void vt_storage_bump_version(vt_storage* s) {
   if (s) __atomic_fetch_add(&s->version, 1, __ATOMIC_RELAXED);
 }
+
+_Static_assert(sizeof(vt_storage) <= VT_POOL_SMALL_HEAD, "vt_storage must fit a pool block's head");

@@ -5,10 +5,13 @@
  * backend (so a CUDA backend gets them without changes here).
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include "backend/backend.h"
 #include "autograd/ag.h"
+#include "core/pool.h"
 #include "core/util.h"
 #include "volt/elementwise.h"
 #include "volt/tensor.h"
@@ -22,7 +25,7 @@ static const vt_device vt_cpu0 = {VT_DEVICE_CPU, 0};
 /* construction                                                                             */
 /* ---------------------------------------------------------------------------------------- */
 static vt_tensor* vt_header_new(void) {
-  vt_tensor* t = calloc(1, sizeof *t);
+  vt_tensor* t = vt_pool_take(VT_POOL_HEADER); /* zeroed */
   if (t) t->refcount = 1;
   return t;
 }
@@ -62,7 +65,7 @@ vt_status vt_tensor_empty(int ndim, const int64_t* shape, vt_dtype dt, vt_device
   if (!t) return vt_set_error(VT_ERR_OOM, "empty: out of host memory");
   vt_status s = vt_storage_new(dev, (size_t)n * vt_dtype_size(dt), &t->storage);
   if (s != VT_OK) {
-    free(t);
+    vt_pool_give(VT_POOL_HEADER, t);
     return s;
   }
   t->ndim = ndim;
@@ -228,7 +231,17 @@ void vt_tensor_release(vt_tensor* t) {
   if (t->ag && vt_autograd_meta_free_fn) vt_autograd_meta_free_fn(t->ag);
   vt_storage_release(t->storage);
   t->refcount = -1; /* poison: a use after free is caught by vt_check_tensor more often */
-  free(t);
+  vt_pool_give(VT_POOL_HEADER, t);
+}
+
+void vt_tensor_release_addrs(int n, ...) {
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n && i < 64; i++) {
+    double a = va_arg(ap, double);
+    vt_tensor_release((vt_tensor*)(uintptr_t)a);
+  }
+  va_end(ap);
 }
 
 /* ---------------------------------------------------------------------------------------- */
