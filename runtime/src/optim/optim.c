@@ -260,6 +260,12 @@ typedef struct {
   const int64_t* steps;
 } adam_ctx;
 
+/* Without amsgrad the loops have no control flow (the weight-decay mode is split outside), so
+   they vectorise; amsgrad keeps the general loop. */
+#define adam_UPDATE(j, d, v)                                                       \
+  ea[j] += w1 * (d - ea[j]);                                                       \
+  es[j] = b2 * es[j] + w2 * d * d;                                                 \
+  v = es[j];
 #define adam_BODY(T, SQRT)                                                         \
   const adam_ctx* c = f->ctx;                                                      \
   T *p = b[0], *g = b[1], *ea = b[2], *es = b[3], *mx = b[4];                      \
@@ -270,15 +276,35 @@ typedef struct {
   const T eps = (T)c->eps, wd = (T)c->weight_decay;                                \
   const T decay = (T)(1 - c->lr * c->weight_decay);                                \
   const int maxi = c->maximize, dec = c->decoupled;                                \
-  for (int64_t j = 0; j < m; j++) {                                                \
-    T d = maxi ? -g[j] : g[j];                                                     \
-    if (dec) p[j] *= decay;                                                        \
-    else if (wd != 0) d += wd * p[j];                                              \
-    ea[j] += w1 * (d - ea[j]);                                                     \
-    es[j] = b2 * es[j] + w2 * d * d;                                               \
-    T v = es[j];                                                                   \
-    if (mx) { if (mx[j] < v || v != v) mx[j] = v; v = mx[j]; }                     \
-    p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                            \
+  if (!mx && dec) {                                                                \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = maxi ? -g[j] : g[j], v;                                                \
+      p[j] *= decay;                                                               \
+      adam_UPDATE(j, d, v)                                                         \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
+  } else if (!mx && wd == 0) {                                                     \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = maxi ? -g[j] : g[j], v;                                                \
+      adam_UPDATE(j, d, v)                                                         \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
+  } else if (!mx) {                                                                \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = (maxi ? -g[j] : g[j]) + wd * p[j], v;                                  \
+      adam_UPDATE(j, d, v)                                                         \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
+  } else {                                                                         \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = maxi ? -g[j] : g[j], v;                                                \
+      if (dec) p[j] *= decay;                                                      \
+      else if (wd != 0) d += wd * p[j];                                            \
+      adam_UPDATE(j, d, v)                                                         \
+      if (mx[j] < v || v != v) mx[j] = v;                                          \
+      v = mx[j];                                                                   \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
   }
 VT_FUSED_KERNELS(adam)
 
