@@ -43,7 +43,7 @@ static pthread_once_t vt_cpu_once = PTHREAD_ONCE_INIT;
    reused memory). Raise both so freed tensor memory stays in the heap for reuse. */
 static void vt_cpu_tune_malloc(void) {
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's maximum on 64-bit */
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 #endif
 }
