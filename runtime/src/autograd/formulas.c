@@ -422,7 +422,7 @@ vt_status vt_ag_backward_op(vt_ag_node* n, const int* need, vt_tensor** gin) {
     case VT_OP_sigmoid:
       gin[0] = ret(c, B(c, VT_OP_mul, g, B(c, VT_OP_mul, y, SB(c, VT_OP_sub, 1.0, y))));
       break;
-    case VT_OP_relu: gin[0] = ret(c, B(c, VT_OP_mul, g, BS(c, VT_OP_gt, y, 0.0))); break;
+    case VT_OP_relu: gin[0] = ret(c, B(c, VT_OP_relu_backward, g, y)); break; /* one pass */
     case VT_OP_gelu: gin[0] = ret(c, B(c, VT_OP_mul, g, gelu_grad(c, x, 0))); break;
     case VT_OP_gelu_tanh: gin[0] = ret(c, B(c, VT_OP_mul, g, gelu_grad(c, x, 1))); break;
     case VT_OP_silu: {

@@ -61,6 +61,9 @@ VT_OP(gt, BINARY)
 VT_OP(ge, BINARY)
 VT_OP(logical_and, BINARY)
 VT_OP(logical_or, BINARY)
+/* relu's backward kernel: in[0] = g, in[1] = y = relu(x); y <= 0 ? 0 : g (PyTorch's
+   threshold_backward). Not differentiable (the relu cases of the gradcheck cover it). */
+VT_OP(relu_backward, BINARY)
 /* other elementwise ------------------------------------------------------------------------- */
 VT_OP(where, WHERE)
 VT_OP(clamp, CLAMP)

@@ -108,8 +108,16 @@ static void run_range(int64_t b, int64_t e, void* ctx) {
     if (offs[i + 1] <= b) { i++; continue; }
     int64_t re = (e < offs[i + 1] ? e : offs[i + 1]) - offs[i];
     int is64 = f->work[(int64_t)i * f->k]->dt == VT_DTYPE_F64;
-    for (int64_t o = b - offs[i]; o < re; o += VT_CPU_CHUNK) {
-      int64_t m = re - o < VT_CPU_CHUNK ? re - o : VT_CPU_CHUNK;
+    /* every slot already in the compute dtype: the kernel runs in place over the whole range
+       (no chunk buffers needed; per-call setup such as Adam's bias corrections paid once) */
+    int native = 1;
+    for (int s = 0; s < f->k; s++) {
+      const vt_tensor* t = f->work[(int64_t)i * f->k + s];
+      if (t && t->dt != (is64 ? VT_DTYPE_F64 : VT_DTYPE_F32)) native = 0;
+    }
+    int64_t chunk = native ? re : VT_CPU_CHUNK;
+    for (int64_t o = b - offs[i]; o < re; o += chunk) {
+      int64_t m = re - o < chunk ? re - o : chunk;
       if (is64) run_f64(f, i, o, m); else run_f32(f, i, o, m);
     }
     b = offs[i] + re;
@@ -177,12 +185,21 @@ done:
   return st;
 }
 
+/* On x86-64 with GCC the kernels are also compiled for AVX2 and picked at load time (ifunc):
+   the portable build is SSE2-only. AVX2 without FMA computes the same IEEE results (no
+   contraction), so the choice does not change any value. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VT_FUSED_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VT_FUSED_CLONES
+#endif
+
 /* Defines NAME_f32 and NAME_f64 from NAME_BODY(T, SQRT). */
 #define VT_FUSED_KERNELS(NAME)                                                      \
-  static void NAME##_f32(const vt_fused* f, int i, float** b, int64_t m) {          \
+  VT_FUSED_CLONES static void NAME##_f32(const vt_fused* f, int i, float** b, int64_t m) { \
     NAME##_BODY(float, sqrtf)                                                       \
   }                                                                                 \
-  static void NAME##_f64(const vt_fused* f, int i, double** b, int64_t m) {         \
+  VT_FUSED_CLONES static void NAME##_f64(const vt_fused* f, int i, double** b, int64_t m) { \
     NAME##_BODY(double, sqrt)                                                       \
   }
 
@@ -260,6 +277,12 @@ typedef struct {
   const int64_t* steps;
 } adam_ctx;
 
+/* Without amsgrad the loops have no control flow (the weight-decay mode is split outside), so
+   they vectorise; amsgrad keeps the general loop. */
+#define adam_UPDATE(j, d, v)                                                       \
+  ea[j] += w1 * (d - ea[j]);                                                       \
+  es[j] = b2 * es[j] + w2 * d * d;                                                 \
+  v = es[j];
 #define adam_BODY(T, SQRT)                                                         \
   const adam_ctx* c = f->ctx;                                                      \
   T *p = b[0], *g = b[1], *ea = b[2], *es = b[3], *mx = b[4];                      \
@@ -270,15 +293,35 @@ typedef struct {
   const T eps = (T)c->eps, wd = (T)c->weight_decay;                                \
   const T decay = (T)(1 - c->lr * c->weight_decay);                                \
   const int maxi = c->maximize, dec = c->decoupled;                                \
-  for (int64_t j = 0; j < m; j++) {                                                \
-    T d = maxi ? -g[j] : g[j];                                                     \
-    if (dec) p[j] *= decay;                                                        \
-    else if (wd != 0) d += wd * p[j];                                              \
-    ea[j] += w1 * (d - ea[j]);                                                     \
-    es[j] = b2 * es[j] + w2 * d * d;                                               \
-    T v = es[j];                                                                   \
-    if (mx) { if (mx[j] < v || v != v) mx[j] = v; v = mx[j]; }                     \
-    p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                            \
+  if (!mx && dec) {                                                                \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = maxi ? -g[j] : g[j], v;                                                \
+      p[j] *= decay;                                                               \
+      adam_UPDATE(j, d, v)                                                         \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
+  } else if (!mx && wd == 0) {                                                     \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = maxi ? -g[j] : g[j], v;                                                \
+      adam_UPDATE(j, d, v)                                                         \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
+  } else if (!mx) {                                                                \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = (maxi ? -g[j] : g[j]) + wd * p[j], v;                                  \
+      adam_UPDATE(j, d, v)                                                         \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
+  } else {                                                                         \
+    for (int64_t j = 0; j < m; j++) {                                              \
+      T d = maxi ? -g[j] : g[j], v;                                                \
+      if (dec) p[j] *= decay;                                                      \
+      else if (wd != 0) d += wd * p[j];                                            \
+      adam_UPDATE(j, d, v)                                                         \
+      if (mx[j] < v || v != v) mx[j] = v;                                          \
+      v = mx[j];                                                                   \
+      p[j] -= step_size * ea[j] / (SQRT(v) / bc2s + eps);                          \
+    }                                                                              \
   }
 VT_FUSED_KERNELS(adam)
 

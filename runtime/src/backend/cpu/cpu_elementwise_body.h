@@ -90,6 +90,7 @@ static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, in
     case VT_OP_ge: EW_B((CT)(u >= v));
     case VT_OP_logical_and: EW_B((CT)(u != 0 && v != 0));
     case VT_OP_logical_or: EW_B((CT)(u != 0 || v != 0));
+    case VT_OP_relu_backward: EW_B(v <= 0 ? (CT)0 : u); /* u = g, v = relu(x) */
     /* others */
     case VT_OP_where:
       for (int64_t i = 0; i < m; i++) y[i] = x0[i] != 0 ? x1[i] : x2[i];
