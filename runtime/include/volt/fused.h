@@ -78,3 +78,8 @@ vt_status vt_sdpa_backward(const vt_tensor* g, const vt_tensor* q, const vt_tens
                            const vt_tensor* v, const vt_tensor* o, const vt_tensor* lse,
                            int causal, double scale, vt_tensor** dq, vt_tensor** dk,
                            vt_tensor** dv);
+
+/* The gradient of GELU (volt.gelu) in one pass: dx = g · GELU'(x), exact (erf) form, or the tanh
+   approximation when tanh_form != 0. g and x: the same shape and float dtype (f16/bf16 computed
+   in f32). [out] dx: x's shape and dtype. Used by autograd. */
+vt_status vt_gelu_backward(const vt_tensor* g, const vt_tensor* x, int tanh_form, vt_tensor** dx);

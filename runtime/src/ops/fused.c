@@ -17,6 +17,8 @@
  *                           All sizes >= 1.
  *   sdpa_backward           in[0..2] q, k, v, in[3] g (BH, T, Dv); out[0] dq, out[1] dk;
  *                           ptr = vt_tensor*[3] {o (BH, T, Dv), lse (BH, T), dv (BH, S, Dv)}.
+ *   gelu_backward           in[0] g (n), in[1] x (n); out[0] dx (n); i[0] tanh form (the
+ *                           elementwise op gelu's backward, kernel in backend/cpu/cpu_gelu.c).
  * Autograd nodes: linear in {x, w, b}; cross_entropy in {logits, target, weight}, X0 = lse,
  * i[0] ignore_index, i[1] reduction, f[0] smoothing; sdpa in {q, k, v}, OUT = o, X0 = lse,
  * i[0] causal, f[0] scale (the resolved one).
@@ -543,4 +545,47 @@ done:
   *dk = rk;
   *dv = rv;
   return VT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* gelu backward                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+vt_status vt_gelu_backward(const vt_tensor* g, const vt_tensor* x, int tanh_form, vt_tensor** dx) {
+  VT_TRY(vt_check_tensor("gelu_backward", "g", g));
+  VT_TRY(vt_check_tensor("gelu_backward", "x", x));
+  VT_CHECK_ARG(dx != NULL, "gelu_backward: the result pointer is NULL");
+  *dx = NULL;
+  int ct = VT_DTYPE_F32;
+  VT_TRY(fz_ctype("gelu_backward", "x", x, &ct));
+  if (g->dt != x->dt)
+    return vt_set_error(VT_ERR_DTYPE, "gelu_backward: g (%s) and x (%s) must have the same dtype",
+                        vt_dtype_name(g->dt), vt_dtype_name(x->dt));
+  VT_TRY(fz_same_device("gelu_backward", x, g));
+  int same = g->ndim == x->ndim;
+  for (int d = 0; same && d < x->ndim; d++) same = g->sizes[d] == x->sizes[d];
+  if (!same)
+    return vt_set_error(VT_ERR_SHAPE, "gelu_backward: g has shape %s, x has %s (they must match)",
+                        vt_shape_s(g), vt_shape_s(x));
+  fz_scope z;
+  fz_begin(&z);
+  vt_status s = VT_OK;
+  if (x->nelem == 0) {
+    s = vt_tensor_zeros(x->ndim, x->sizes, (vt_dtype)x->dt, x->dev, dx);
+    goto done;
+  }
+  {
+    vt_tensor* gc = fz_prep(&z, g, ct, &s);
+    FZ_NEED(gc);
+    vt_tensor* xc = fz_prep(&z, x, ct, &s);
+    FZ_NEED(xc);
+    vt_tensor* d = fz_new(&z, x->ndim, x->sizes, ct, x->dev, 0, &s);
+    FZ_NEED(d);
+    vt_op_args args = {.op = VT_OP_gelu_backward, .nin = 2, .in = {gc, xc}, .out = {d}};
+    args.i[0] = tanh_form ? 1 : 0;
+    FZ_CHECK(vt_dispatch(x->dev, &args));
+    FZ_CHECK(fz_finish(d, x->dt, x->ndim, x->sizes, dx));
+  }
+done:
+  fz_end(&z);
+  return s;
 }
