@@ -4,6 +4,7 @@
  *   SFX(n)    n with the type's suffix (n##_f32)
  *   GEMM      cblas_sgemm or cblas_dgemm
  *   EXP, LOG  expf/exp, logf/log
+ *   VEXP      y (n) = exp(x (n)) over an array (vt_vexpf for f32, a loop of exp for f64)
  * Dimension letters as fused.h: M rows, In/Out features, C classes, T queries, S keys, D the
  * query/key width, Dv the value width. Every tensor here is contiguous (the front-end's promise).
  * Reductions over a row run in a fixed order in double, so results do not depend on threads.
@@ -204,11 +205,9 @@ static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
       double mx = -INFINITY, s = 0;
       for (int64_t j = 0; j < n; j++)
         if (row[j] > mx) mx = row[j];
-      for (int64_t j = 0; j < n; j++) {
-        R e = EXP(row[j] - (R)mx);
-        row[j] = e;
-        s += e;
-      }
+      for (int64_t j = 0; j < n; j++) row[j] -= (R)mx;
+      VEXP(row, row, n);
+      for (int64_t j = 0; j < n; j++) s += row[j];
       R inv = (R)(1 / s);
       for (int64_t j = 0; j < n; j++) row[j] *= inv;
       for (int64_t j = n; j < Se; j++) row[j] = 0;
@@ -250,7 +249,8 @@ static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
         R* row = P + (i - i0) * Se;
         int64_t n = SFX(attn_keys)(c, i);
         R l = c->lse_in[h * c->T + i];
-        for (int64_t j = 0; j < n; j++) row[j] = EXP(row[j] - l);
+        for (int64_t j = 0; j < n; j++) row[j] -= l;
+        VEXP(row, row, n);
         for (int64_t j = n; j < Se; j++) row[j] = 0;
         double d = 0;
         for (int64_t e = 0; e < Dv; e++) d += (double)g[(i - i0) * Dv + e] * (double)o[(i - i0) * Dv + e];
