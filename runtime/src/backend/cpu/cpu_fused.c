@@ -17,6 +17,15 @@
 /* Query rows per attention work item: bounds the score buffer to ATTN_BLOCK x S per thread. */
 #define ATTN_BLOCK 64
 
+/* Where an attention tensor's heads live: head h = (b, hh) of H starts at b·sb + hh·sh elements,
+   its rows ld elements apart. */
+typedef struct {
+  int64_t sb, sh, ld;
+} attn_lay;
+static inline int64_t attn_off(const attn_lay* l, int64_t h, int64_t H) {
+  return (h / H) * l->sb + (h % H) * l->sh;
+}
+
 /* y (n) = exp(x (n)), f64 */
 static inline void vexp_f64(const double* x, double* y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] = exp(x[i]);
@@ -85,4 +94,6 @@ void vt_cpu_register_fused(vt_kernel* table) {
   table[VT_OP_cross_entropy_backward] = cpu_cross_entropy;
   table[VT_OP_sdpa] = cpu_sdpa;
   table[VT_OP_sdpa_backward] = cpu_sdpa;
+  table[VT_OP_sdpa_qkv] = cpu_sdpa;
+  table[VT_OP_sdpa_qkv_backward] = cpu_sdpa;
 }
