@@ -352,6 +352,71 @@ describe('scaled_dot_product_attention', function()
 end)
 
 -- ---------------------------------------------------------------------------------------------
+describe('scaled_dot_product_attention_qkv', function()
+  local qkv_attn = volt.scaled_dot_product_attention_qkv
+  -- the same through split heads + sdpa + merged heads
+  local function split_ref(x, H, causal, scale)
+    local B, T, E = x:size(1), x:size(2), x:size(3) / 3
+    local function heads(i) return x:narrow(3, i * E + 1, E):reshape(B, T, H, E / H):transpose(2, 3) end
+    return volt.scaled_dot_product_attention(heads(0), heads(1), heads(2), {causal = causal, scale = scale})
+      :transpose(2, 3):reshape(B, T, E)
+  end
+
+  it('matches the naive reference and split heads + sdpa, every dtype, non-contiguous qkv', function()
+    for _, dt in ipairs(ref.FLOATS) do
+      for _, causal in ipairs({false, true}) do
+        local B, H, T, D = math.random(1, 2), math.random(1, 3), math.random(1, 6), math.random(1, 4)
+        local E = H * D
+        local x, xv = ref.rand({B, T, 3 * E}, dt, {layout = math.random() < 0.5 and 'transposed' or 'contig'})
+        local scale = math.random() < 0.5 and 0.4 or nil
+        local y = qkv_attn(x, H, {causal = causal, scale = scale})
+        assert.are.same({B, T, E}, y.shape)
+        assert.are.equal(dt, y.dtype)
+        -- naive: gather q, k, v (B·H, T, D) from the flat values
+        local q, k, v = {}, {}, {}
+        for b = 0, B - 1 do for h = 0, H - 1 do for t = 0, T - 1 do for d = 0, D - 1 do
+          local at = (b * T + t) * 3 * E + h * D + d + 1
+          local to = ((b * H + h) * T + t) * D + d + 1
+          q[to], k[to], v[to] = xv[at], xv[at + E], xv[at + 2 * E]
+        end end end end
+        local o = ref_sdpa(q, k, v, B * H, T, T, D, D, causal, scale or 1 / math.sqrt(D))
+        local want = {}
+        for b = 0, B - 1 do for h = 0, H - 1 do for t = 0, T - 1 do for d = 0, D - 1 do
+          want[(b * T + t) * E + h * D + d + 1] = o[((b * H + h) * T + t) * D + d + 1]
+        end end end end
+        local tol = dt == 'f64' and 1e-12 or dt == 'f32' and 1e-5 or 3e-2
+        local what = ('%s causal=%s B=%d H=%d T=%d D=%d'):format(dt, tostring(causal), B, H, T, D)
+        close(ref.vals(y), want, tol, what)
+      end
+    end
+  end)
+
+  it('has the gradients of split heads + sdpa (several row blocks)', function()
+    for _, c in ipairs({{2, 5, 2, 3, false}, {1, 7, 3, 2, true}, {2, 70, 2, 3, true}}) do
+      local B, T, H, D, causal = c[1], c[2], c[3], c[4], c[5]
+      local x = volt.randn({B, T, 3 * H * D}, {dtype = 'f64'})
+      local R = volt.randn({B, T, H * D}, {dtype = 'f64'})
+      local g1 = grads(function(a) return qkv_attn(a, H, {causal = causal}) end, {x}, R)
+      local g2 = grads(function(a) return split_ref(a, H, causal) end, {x}, R)
+      tclose(g1[1], g2[1], 1e-10, ('T=%d H=%d causal=%s'):format(T, H, tostring(causal)))
+    end
+    local x = volt.randn({1, 3, 6}):requires_grad_()
+    qkv_attn(x, 2):sum():backward()
+    assert.are.equal('f32', x.grad.dtype)
+    assert.are.equal('sdpa_qkv', qkv_attn(x, 2).grad_fn)
+  end)
+
+  it('errors name the op', function()
+    assert.matches('sdpa_qkv: qkv must be (B, T, 3E)', err_of(qkv_attn, volt.randn({2, 3, 7}), 1), 1, true)
+    assert.matches('sdpa_qkv: qkv must be (B, T, 3E)', err_of(qkv_attn, volt.randn({2, 12}), 1), 1, true)
+    assert.matches('sdpa_qkv: num_heads must be positive and divide E = 4', err_of(qkv_attn, volt.randn({2, 3, 12}), 3), 1, true)
+    assert.matches('sdpa_qkv: qkv must be a float tensor', err_of(qkv_attn, volt.zeros({2, 3, 12}, 'i64'), 2), 1, true)
+    assert.matches('num_heads must be a positive integer', err_of(qkv_attn, volt.randn({2, 3, 12}), 0), 1, true)
+    assert.matches('scale must be a positive number', err_of(qkv_attn, volt.randn({2, 3, 12}), 2, {scale = -1}), 1, true)
+  end)
+end)
+
+-- ---------------------------------------------------------------------------------------------
 describe('nn.CausalSelfAttention', function()
   it('is c_attn, split heads, causal attention, merge heads, c_proj', function()
     volt.manual_seed(3)

@@ -5,6 +5,8 @@
 --                      reduction = 'mean'})   logits (N, C), target (N) 1-based -> () or (N)
 --   volt.scaled_dot_product_attention(q, k, v, {causal = false, scale = 1/sqrt(D)})
 --                      q (B.., T, D), k (B.., S, D), v (B.., S, Dv) -> (B.., T, Dv)
+--   volt.scaled_dot_product_attention_qkv(qkv, num_heads, {causal = false, scale = 1/sqrt(D)})
+--                      qkv (B, T, 3E) packed q, k, v -> (B, T, E) (heads side by side)
 -- nn.Linear, nn.CrossEntropyLoss and nn.CausalSelfAttention are built on them (docs/fused.md).
 local capi = require 'volt.capi'
 local tensor = require 'volt.tensor'
@@ -66,5 +68,24 @@ function M.scaled_dot_product_attention(q, k, v, o)
   return wrap(out[0])
 end
 M.sdpa = M.scaled_dot_product_attention
+
+-- Self-attention straight from a packed projection qkv (B, T, 3E) (q, k, v side by side, each
+-- split into num_heads heads) -> (B, T, E), the heads' outputs side by side; no copies of the
+-- heads (nn.CausalSelfAttention uses it).
+function M.scaled_dot_product_attention_qkv(qkv, num_heads, o)
+  checkt(qkv, 'scaled_dot_product_attention_qkv')
+  o = o or {}
+  if type(o) ~= 'table' then error('scaled_dot_product_attention_qkv: options must be a table', 2) end
+  if type(num_heads) ~= 'number' or num_heads < 1 or num_heads % 1 ~= 0 then
+    error('scaled_dot_product_attention_qkv: num_heads must be a positive integer (got ' .. tostring(num_heads) .. ')', 2)
+  end
+  local scale = o.scale
+  if scale ~= nil and (type(scale) ~= 'number' or not (scale > 0) or scale == math.huge) then
+    error('scaled_dot_product_attention_qkv: scale must be a positive number (got ' .. tostring(scale) .. ')', 2)
+  end
+  check(C.vt_sdpa_qkv(qkv, num_heads, (o.causal or o.is_causal) and 1 or 0, scale or 0, out, nil))
+  return wrap(out[0])
+end
+M.sdpa_qkv = M.scaled_dot_product_attention_qkv
 
 return M

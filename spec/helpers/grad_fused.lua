@@ -1,7 +1,8 @@
 -- grad_fused.lua — gradcheck cases for the fused family's ops (spec/gradcheck_spec.lua loads it).
 -- Returns function(add, env): add(op_name, case) where case() returns (f, inputs); env holds
 -- the spec's helpers (L = gc.leaf, Uni = gc.uniform, idx, rnd, volt).
--- cross_entropy_backward and sdpa_backward are backward kernels (not differentiable).
+-- cross_entropy_backward, sdpa_backward, sdpa_qkv_backward and gelu_backward are backward
+-- kernels (not differentiable; gelu_backward is covered by the elementwise gelu cases).
 return function(add, env)
   local L, idx, volt = env.L, env.idx, env.volt
   -- linear: with and without bias, batched and non-contiguous x
@@ -44,5 +45,14 @@ return function(add, env)
     return function(q, k, v)
       return volt.scaled_dot_product_attention(q, k, v, {causal = true, scale = 0.7})
     end, {L({2, 5, 3}), L({2, 3, 3}), L({2, 3, 4})}
+  end)
+  -- sdpa_qkv: causal and not, non-contiguous qkv
+  add('sdpa_qkv', function()
+    return function(x) return volt.scaled_dot_product_attention_qkv(x, 2, {causal = true}) end,
+      {L({2, 3, 12})}
+  end)
+  add('sdpa_qkv', function()
+    return function(x) return volt.scaled_dot_product_attention_qkv(x, 1, {scale = 0.6}) end,
+      {L({1, 4, 6}, 't')}
   end)
 end

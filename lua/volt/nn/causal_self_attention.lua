@@ -2,8 +2,8 @@
 -- attention of a GPT block (nanoGPT's CausalSelfAttention). x (B, T, E) -> (B, T, E):
 --   qkv = c_attn(x)                  one Linear E -> 3E (q, k, v side by side)
 --   q, k, v -> (B, H, T, D)          D = E / H, split heads
---   y = sdpa(q, k, v, causal)        volt.scaled_dot_product_attention (one fused op)
---   y -> (B, T, E), c_proj(y)        merge heads, output Linear E -> E
+--   y = sdpa(q, k, v, causal)        \ volt.scaled_dot_product_attention_qkv: one fused op
+--   y -> (B, T, E), c_proj(y)        / reading the heads in place; output Linear E -> E
 --   dropout(y)                       residual dropout (training only; p = opts.dropout)
 -- Parameters: c_attn.weight (3E, E), c_attn.bias (3E), c_proj.weight (E, E), c_proj.bias (E),
 -- PyTorch's Linear initialisation. Query t attends to keys 1..t.
@@ -39,14 +39,9 @@ function CausalSelfAttention:forward(x)
     error('CausalSelfAttention: expected input (B, T, ' .. self.embed_dim .. '), got (' ..
           table.concat(x.shape, ', ') .. ')', 2)
   end
-  local B, T, E, H = x:size(1), x:size(2), self.embed_dim, self.num_heads
-  local D = E / H
   local qkv = self.c_attn(x) -- (B, T, 3E)
-  local function heads(i) -- (B, H, T, D)
-    return qkv:narrow(3, i * E + 1, E):reshape(B, T, H, D):transpose(2, 3)
-  end
-  local y = volt.scaled_dot_product_attention(heads(0), heads(1), heads(2), {causal = true})
-  y = y:transpose(2, 3):reshape(B, T, E) -- (B, T, E)
+  -- heads split, attended and merged in one op, reading q, k, v in place (no copies)
+  local y = volt.scaled_dot_product_attention_qkv(qkv, self.num_heads, {causal = true}) -- (B, T, E)
   return self.resid_dropout(self.c_proj(y))
 end
 

@@ -78,3 +78,24 @@ vt_status vt_sdpa_backward(const vt_tensor* g, const vt_tensor* q, const vt_tens
                            const vt_tensor* v, const vt_tensor* o, const vt_tensor* lse,
                            int causal, double scale, vt_tensor** dq, vt_tensor** dk,
                            vt_tensor** dv);
+
+/* Causal or plain self-attention straight from a packed projection (nanoGPT's
+   CausalSelfAttention without copies): qkv (B, T, 3E) holds q, k, v side by side on the last dim,
+   each split into num_heads heads of width D = E / num_heads; y (B, T, E) holds the heads'
+   outputs side by side, i.e. the same as
+     q, k, v = split(qkv) -> (B, H, T, D); y = sdpa(q, k, v) -> (B, T, H, D) -> (B, T, E).
+   scale <= 0 means 1 / sqrt(D). Float dtypes as vt_sdpa. [out] y; lse (may be NULL): the row
+   logsumexp (B, H, T) in the compute dtype. */
+vt_status vt_sdpa_qkv(const vt_tensor* qkv, int64_t num_heads, int causal, double scale,
+                      vt_tensor** y, vt_tensor** lse);
+
+/* The gradient of vt_sdpa_qkv given qkv, its output y, lse and the upstream gradient g (B, T, E).
+   [out] dqkv: qkv's shape and dtype. Used by autograd. */
+vt_status vt_sdpa_qkv_backward(const vt_tensor* g, const vt_tensor* qkv, const vt_tensor* y,
+                               const vt_tensor* lse, int64_t num_heads, int causal, double scale,
+                               vt_tensor** dqkv);
+
+/* The gradient of GELU (volt.gelu) in one pass: dx = g · GELU'(x), exact (erf) form, or the tanh
+   approximation when tanh_form != 0. g and x: the same shape and float dtype (f16/bf16 computed
+   in f32). [out] dx: x's shape and dtype. Used by autograd. */
+vt_status vt_gelu_backward(const vt_tensor* g, const vt_tensor* x, int tanh_form, vt_tensor** dx);

@@ -5,6 +5,10 @@
  *                  db = column sums of g.
  *   cross_entropy  one kernel: (softmax - target distribution) * scale per row.
  *   sdpa           one kernel: recomputes P from the saved row logsumexp (vt_sdpa_backward).
+ *   sdpa_qkv       one kernel writing dqkv (vt_sdpa_qkv_backward).
+ *   gelu           (the elementwise op, claimed here) one kernel: dx = g GELU'(x)
+ *                  (vt_gelu_backward); with grad mode on (a differentiable backward) it is left
+ *                  to formulas.c's composition.
  */
 #include <string.h>
 #include "autograd/node.h"
@@ -76,6 +80,19 @@ int vt_ag_backward_fused(vt_ag_node* n, const int* need, vt_tensor** gin, vt_sta
       }
       return 1;
     }
+    case VT_OP_sdpa_qkv:
+      *s = VT_OK;
+      if (need[0])
+        *s = vt_sdpa_qkv_backward(n->gbuf[0], saved(n, VT_SV_IN0), saved(n, VT_SV_X1),
+                                  saved(n, VT_SV_X0), n->i[1], (int)n->i[0], n->f[0], &gin[0]);
+      return 1;
+    case VT_OP_gelu:
+    case VT_OP_gelu_tanh:
+      if (vt_ag_mode) return 0;
+      *s = VT_OK;
+      if (need[0])
+        *s = vt_gelu_backward(n->gbuf[0], saved(n, VT_SV_IN0), n->op == VT_OP_gelu_tanh, &gin[0]);
+      return 1;
     default:
       return 0;
   }

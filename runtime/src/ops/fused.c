@@ -17,9 +17,16 @@
  *                           All sizes >= 1.
  *   sdpa_backward           in[0..2] q, k, v, in[3] g (BH, T, Dv); out[0] dq, out[1] dk;
  *                           ptr = vt_tensor*[3] {o (BH, T, Dv), lse (BH, T), dv (BH, S, Dv)}.
+ *   sdpa_qkv                in[0] qkv (B, T, 3E); out[0] y (B, T, E), out[1] lse (B·H, T);
+ *                           i[0] causal, i[1] H, f[0] scale.
+ *   sdpa_qkv_backward       in[0] qkv, in[1] g (B, T, E); out[0] dqkv (B, T, 3E);
+ *                           ptr = vt_tensor*[2] {y (B, T, E), lse (B·H, T)}.
+ *   gelu_backward           in[0] g (n), in[1] x (n); out[0] dx (n); i[0] tanh form (the
+ *                           elementwise op gelu's backward, kernel in backend/cpu/cpu_gelu.c).
  * Autograd nodes: linear in {x, w, b}; cross_entropy in {logits, target, weight}, X0 = lse,
  * i[0] ignore_index, i[1] reduction, f[0] smoothing; sdpa in {q, k, v}, OUT = o, X0 = lse,
- * i[0] causal, f[0] scale (the resolved one).
+ * i[0] causal, f[0] scale (the resolved one); sdpa_qkv in {qkv}, X0 = lse, X1 = y, i[0] causal,
+ * i[1] H, f[0] scale.
  */
 #include <math.h>
 #include <string.h>
@@ -543,4 +550,178 @@ done:
   *dk = rk;
   *dv = rv;
   return VT_OK;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* gelu backward                                                                            */
+/* ---------------------------------------------------------------------------------------- */
+vt_status vt_gelu_backward(const vt_tensor* g, const vt_tensor* x, int tanh_form, vt_tensor** dx) {
+  VT_TRY(vt_check_tensor("gelu_backward", "g", g));
+  VT_TRY(vt_check_tensor("gelu_backward", "x", x));
+  VT_CHECK_ARG(dx != NULL, "gelu_backward: the result pointer is NULL");
+  *dx = NULL;
+  int ct = VT_DTYPE_F32;
+  VT_TRY(fz_ctype("gelu_backward", "x", x, &ct));
+  if (g->dt != x->dt)
+    return vt_set_error(VT_ERR_DTYPE, "gelu_backward: g (%s) and x (%s) must have the same dtype",
+                        vt_dtype_name(g->dt), vt_dtype_name(x->dt));
+  VT_TRY(fz_same_device("gelu_backward", x, g));
+  int same = g->ndim == x->ndim;
+  for (int d = 0; same && d < x->ndim; d++) same = g->sizes[d] == x->sizes[d];
+  if (!same)
+    return vt_set_error(VT_ERR_SHAPE, "gelu_backward: g has shape %s, x has %s (they must match)",
+                        vt_shape_s(g), vt_shape_s(x));
+  fz_scope z;
+  fz_begin(&z);
+  vt_status s = VT_OK;
+  if (x->nelem == 0) {
+    s = vt_tensor_zeros(x->ndim, x->sizes, (vt_dtype)x->dt, x->dev, dx);
+    goto done;
+  }
+  {
+    vt_tensor* gc = fz_prep(&z, g, ct, &s);
+    FZ_NEED(gc);
+    vt_tensor* xc = fz_prep(&z, x, ct, &s);
+    FZ_NEED(xc);
+    vt_tensor* d = fz_new(&z, x->ndim, x->sizes, ct, x->dev, 0, &s);
+    FZ_NEED(d);
+    vt_op_args args = {.op = VT_OP_gelu_backward, .nin = 2, .in = {gc, xc}, .out = {d}};
+    args.i[0] = tanh_form ? 1 : 0;
+    FZ_CHECK(vt_dispatch(x->dev, &args));
+    FZ_CHECK(fz_finish(d, x->dt, x->ndim, x->sizes, dx));
+  }
+done:
+  fz_end(&z);
+  return s;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* attention from a packed qkv projection                                                   */
+/* ---------------------------------------------------------------------------------------- */
+static vt_status sdpa_qkv_check(const char* op, const vt_tensor* qkv, int64_t H, double* scale,
+                                int* ct) {
+  VT_TRY(vt_check_tensor(op, "qkv", qkv));
+  VT_TRY(fz_ctype(op, "qkv", qkv, ct));
+  if (qkv->ndim != 3 || qkv->sizes[2] % 3 != 0)
+    return vt_set_error(VT_ERR_SHAPE, "%s: qkv must be (B, T, 3E) (q, k, v side by side), got shape %s",
+                        op, vt_shape_s(qkv));
+  int64_t E = qkv->sizes[2] / 3;
+  if (H < 1 || E % H != 0)
+    return vt_set_error(VT_ERR_ARG, "%s: num_heads must be positive and divide E = %lld (qkv %s), got %lld",
+                        op, (long long)E, vt_shape_s(qkv), (long long)H);
+  if (isnan(*scale) || isinf(*scale))
+    return vt_set_error(VT_ERR_ARG, "%s: scale must be finite, got %g", op, *scale);
+  if (*scale <= 0) *scale = 1.0 / sqrt((double)(E / H > 0 ? E / H : 1));
+  return VT_OK;
+}
+
+static vt_status vt_sdpa_qkv_impl(const vt_tensor* qkv, int64_t H, int causal, double* scale,
+                                  vt_tensor** y, vt_tensor** lse) {
+  int ct = VT_DTYPE_F32;
+  VT_TRY(sdpa_qkv_check("sdpa_qkv", qkv, H, scale, &ct));
+  VT_CHECK_ARG(y != NULL, "sdpa_qkv: the result pointer is NULL");
+  *y = NULL;
+  *lse = NULL;
+  int64_t B = qkv->sizes[0], T = qkv->sizes[1], E = qkv->sizes[2] / 3;
+  int64_t ysh[3] = {B, T, E}, lsh[3] = {B, H, T}, l2[2] = {B * H, T};
+  fz_scope z;
+  fz_begin(&z);
+  vt_status s = VT_OK;
+  if (B * T * E == 0) {
+    s = vt_tensor_zeros(3, ysh, (vt_dtype)qkv->dt, qkv->dev, y);
+    if (s == VT_OK) s = vt_tensor_zeros(3, lsh, (vt_dtype)ct, qkv->dev, lse);
+    goto done;
+  }
+  {
+    vt_tensor* xc = fz_prep(&z, qkv, ct, &s);
+    FZ_NEED(xc);
+    vt_tensor* ym = fz_new(&z, 3, ysh, ct, qkv->dev, 0, &s);
+    FZ_NEED(ym);
+    vt_tensor* lm = fz_new(&z, 2, l2, ct, qkv->dev, 0, &s);
+    FZ_NEED(lm);
+    vt_op_args args = {.op = VT_OP_sdpa_qkv, .nin = 1, .in = {xc}, .out = {ym, lm}};
+    args.i[0] = causal ? 1 : 0;
+    args.i[1] = H;
+    args.f[0] = *scale;
+    FZ_CHECK(vt_dispatch(qkv->dev, &args));
+    FZ_CHECK(fz_finish(ym, qkv->dt, 3, ysh, y));
+    s = vt_tensor_reshape(lm, 3, lsh, lse);
+    if (s != VT_OK) {
+      vt_tensor_release(*y);
+      *y = NULL;
+    }
+  }
+done:
+  fz_end(&z);
+  return s;
+}
+
+vt_status vt_sdpa_qkv(const vt_tensor* qkv, int64_t num_heads, int causal, double scale,
+                      vt_tensor** y, vt_tensor** lse) {
+  vt_tensor* l = NULL;
+  vt_status s = vt_sdpa_qkv_impl(qkv, num_heads, causal, &scale, y, &l);
+  if (s == VT_OK && vt_ag_on1(qkv)) {
+    vt_ag_rec r = {.op = VT_OP_sdpa_qkv, .nin = 1, .in = {qkv}, .extra = {l, *y}};
+    r.i[0] = causal ? 1 : 0;
+    r.i[1] = num_heads;
+    r.f[0] = scale;
+    s = vt_ag_record(&r, NULL, y);
+  }
+  if (lse && s == VT_OK) *lse = l;
+  else if (l) vt_tensor_release(l);
+  return s;
+}
+
+vt_status vt_sdpa_qkv_backward(const vt_tensor* g, const vt_tensor* qkv, const vt_tensor* y,
+                               const vt_tensor* lse, int64_t H, int causal, double scale,
+                               vt_tensor** dqkv) {
+  int ct = VT_DTYPE_F32;
+  VT_TRY(sdpa_qkv_check("sdpa_qkv_backward", qkv, H, &scale, &ct));
+  VT_TRY(vt_check_tensor("sdpa_qkv_backward", "g", g));
+  VT_TRY(vt_check_tensor("sdpa_qkv_backward", "y", y));
+  VT_TRY(vt_check_tensor("sdpa_qkv_backward", "lse", lse));
+  VT_CHECK_ARG(dqkv != NULL, "sdpa_qkv_backward: the result pointer is NULL");
+  *dqkv = NULL;
+  int64_t B = qkv->sizes[0], T = qkv->sizes[1], E = qkv->sizes[2] / 3;
+  int64_t ysh[3] = {B, T, E}, l2[2] = {B * H, T};
+  if (g->ndim != 3 || y->ndim != 3 || g->sizes[0] != B || g->sizes[1] != T || g->sizes[2] != E ||
+      y->sizes[0] != B || y->sizes[1] != T || y->sizes[2] != E)
+    return vt_set_error(VT_ERR_SHAPE, "sdpa_qkv_backward: g %s and y %s must have shape %s (qkv %s)",
+                        vt_shape_s(g), vt_shape_s(y), vt_shape_s2(3, ysh), vt_shape_s(qkv));
+  if (lse->nelem != B * H * T)
+    return vt_set_error(VT_ERR_SHAPE, "sdpa_qkv_backward: lse has shape %s, expected (%lld, %lld, %lld)",
+                        vt_shape_s(lse), (long long)B, (long long)H, (long long)T);
+  fz_scope z;
+  fz_begin(&z);
+  vt_status s = VT_OK;
+  if (B * T * E == 0) {
+    s = vt_tensor_zeros(3, qkv->sizes, (vt_dtype)qkv->dt, qkv->dev, dqkv);
+    goto done;
+  }
+  {
+    vt_tensor* xc = fz_prep(&z, qkv, ct, &s);
+    FZ_NEED(xc);
+    vt_tensor* gc = fz_prep(&z, g, ct, &s);
+    FZ_NEED(gc);
+    vt_tensor* yc = fz_prep(&z, y, ct, &s);
+    FZ_NEED(yc);
+    vt_tensor* lc = fz_prep(&z, lse, ct, &s);
+    FZ_NEED(lc);
+    vt_tensor* lm = NULL;
+    FZ_CHECK(vt_tensor_view(lc, 2, l2, &lm));
+    fz_keep(&z, lm);
+    vt_tensor* d = fz_new(&z, 3, qkv->sizes, ct, qkv->dev, 0, &s);
+    FZ_NEED(d);
+    vt_tensor* extra[2] = {yc, lm};
+    vt_op_args args = {.op = VT_OP_sdpa_qkv_backward, .nin = 2, .in = {xc, gc}, .out = {d},
+                       .ptr = extra};
+    args.i[0] = causal ? 1 : 0;
+    args.i[1] = H;
+    args.f[0] = scale;
+    FZ_CHECK(vt_dispatch(qkv->dev, &args));
+    FZ_CHECK(fz_finish(d, qkv->dt, 3, qkv->sizes, dqkv));
+  }
+done:
+  fz_end(&z);
+  return s;
 }

@@ -134,5 +134,8 @@ VT_OP(cross_entropy, NN)
 VT_OP(cross_entropy_backward, NN)
 VT_OP(sdpa, NN)
 VT_OP(sdpa_backward, NN)
+VT_OP(sdpa_qkv, NN)
+VT_OP(sdpa_qkv_backward, NN)
+VT_OP(gelu_backward, NN)
 
 /* end of the op list ------------------------------------------------------------------------ */

@@ -59,3 +59,4 @@ void vt_cpu_register_pool(vt_kernel* table);
 void vt_cpu_register_norm(vt_kernel* table);
 void vt_cpu_register_conv(vt_kernel* table);
 void vt_cpu_register_fused(vt_kernel* table);
+void vt_cpu_register_gelu(vt_kernel* table);

@@ -59,6 +59,7 @@ static void vt_cpu_init(void) {
   vt_cpu_register_norm(vt_cpu.kernels);
   vt_cpu_register_conv(vt_cpu.kernels);
   vt_cpu_register_fused(vt_cpu.kernels);
+  vt_cpu_register_gelu(vt_cpu.kernels); /* after elementwise: overrides gelu's f32 fast path */
 }
 
 vt_backend* vt_cpu_backend(void) {

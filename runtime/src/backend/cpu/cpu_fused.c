@@ -10,11 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 #include "backend/cpu/cpu.h"
+#include "backend/cpu/cpu_vmath.h"
 #include "ops/op.h"
 #include "volt/fused.h"
 
 /* Query rows per attention work item: bounds the score buffer to ATTN_BLOCK x S per thread. */
 #define ATTN_BLOCK 64
+
+/* Where an attention tensor's heads live: head h = (b, hh) of H starts at b·sb + hh·sh elements,
+   its rows ld elements apart. */
+typedef struct {
+  int64_t sb, sh, ld;
+} attn_lay;
+static inline int64_t attn_off(const attn_lay* l, int64_t h, int64_t H) {
+  return (h / H) * l->sb + (h % H) * l->sh;
+}
+
+/* y (n) = exp(x (n)), f64 */
+static inline void vexp_f64(const double* x, double* y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = exp(x[i]);
+}
 
 /* target (M) i64 or i32: element i */
 static inline int64_t ce_target(const char* y, int dt, int64_t i) {
@@ -39,24 +54,28 @@ static vt_status ce_check_targets(const char* op, const char* y, int dt, int64_t
 #define GEMM cblas_sgemm
 #define EXP expf
 #define LOG logf
+#define VEXP vt_vexpf
 #include "backend/cpu/cpu_fused_body.h"
 #undef R
 #undef SFX
 #undef GEMM
 #undef EXP
 #undef LOG
+#undef VEXP
 
 #define R double
 #define SFX(n) n##_f64
 #define GEMM cblas_dgemm
 #define EXP exp
 #define LOG log
+#define VEXP vexp_f64
 #include "backend/cpu/cpu_fused_body.h"
 #undef R
 #undef SFX
 #undef GEMM
 #undef EXP
 #undef LOG
+#undef VEXP
 
 /* The compute dtype is in[0]'s (f32 or f64). */
 static vt_status cpu_linear(const vt_op_args* a) {
@@ -75,4 +94,6 @@ void vt_cpu_register_fused(vt_kernel* table) {
   table[VT_OP_cross_entropy_backward] = cpu_cross_entropy;
   table[VT_OP_sdpa] = cpu_sdpa;
   table[VT_OP_sdpa_backward] = cpu_sdpa;
+  table[VT_OP_sdpa_qkv] = cpu_sdpa;
+  table[VT_OP_sdpa_qkv_backward] = cpu_sdpa;
 }

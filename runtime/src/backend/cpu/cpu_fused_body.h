@@ -4,6 +4,7 @@
  *   SFX(n)    n with the type's suffix (n##_f32)
  *   GEMM      cblas_sgemm or cblas_dgemm
  *   EXP, LOG  expf/exp, logf/log
+ *   VEXP      y (n) = exp(x (n)) over an array (vt_vexpf for f32, a loop of exp for f64)
  * Dimension letters as fused.h: M rows, In/Out features, C classes, T queries, S keys, D the
  * query/key width, Dv the value width. Every tensor here is contiguous (the front-end's promise).
  * Reductions over a row run in a fixed order in double, so results do not depend on threads.
@@ -162,10 +163,13 @@ static vt_status SFX(cross_entropy)(const vt_op_args* a) {
 /* ---------------------------------------------------------------------------------------- */
 /* scaled dot-product attention                                                             */
 /* ---------------------------------------------------------------------------------------- */
+/* Head h (of BH = batches x H heads) of a tensor with layout l starts at attn_off(l, h, H);
+   its rows (T or S of them) are l->ld apart and contiguous inside (D or Dv wide). */
 typedef struct {
-  const R *q, *k, *v, *o, *g, *lse_in; /* q (BH, T, D), k (BH, S, D), v (BH, S, Dv), o/g (BH, T, Dv) */
-  R *out, *lse, *dq, *dk, *dv;
-  int64_t BH, T, S, D, Dv, nblk;
+  const R *q, *k, *v, *o, *g, *lse_in; /* q, k, v, o/g as their layouts say; lse_in (BH, T) */
+  R *out, *lse, *dq, *dk, *dv;         /* out like o, lse (BH, T), dq/dk/dv like q/k/v */
+  attn_lay lq, lk, lv, lo;             /* q and dq, k and dk, v and dv, o, g and out */
+  int64_t BH, H, T, S, D, Dv, nblk;
   int causal;
   double scale;
   volatile int oom;
@@ -180,22 +184,30 @@ static inline int64_t SFX(attn_keys)(const SFX(attn_ctx)* c, int64_t i) {
 /* rows [i0, i1) of head h: scores (Tb, Se) = q kᵀ · scale, Se = keys the block can see */
 static void SFX(attn_scores)(const SFX(attn_ctx)* c, int64_t h, int64_t i0, int64_t i1,
                              int64_t Se, R* sc) {
-  const R* q = c->q + (h * c->T + i0) * c->D; /* (Tb, D) */
-  const R* k = c->k + h * c->S * c->D;        /* (S, D)  */
+  const R* q = c->q + attn_off(&c->lq, h, c->H) + i0 * c->lq.ld; /* (Tb, D) rows ld apart */
+  const R* k = c->k + attn_off(&c->lk, h, c->H);                 /* (S, D)  rows ld apart */
   GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)Se, (int)c->D, (R)c->scale,
-       q, (int)c->D, k, (int)c->D, 0, sc, (int)Se);
+       q, (int)c->lq.ld, k, (int)c->lk.ld, 0, sc, (int)Se);
+}
+
+/* Blocks of ATTN_BLOCK query rows with causal masking: the first rows see fewer keys, so
+   blocks are ATTN_BLOCK / 2 rows each when causal and T > ATTN_BLOCK / 2 (less wasted work on
+   the masked half); nblk counts them. */
+static inline int64_t SFX(attn_rows)(const SFX(attn_ctx)* c) {
+  return c->causal ? ATTN_BLOCK / 2 : ATTN_BLOCK;
 }
 
 static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
   SFX(attn_ctx)* c = p;
-  R* sc = malloc(sizeof(R) * (size_t)(ATTN_BLOCK * c->S)); /* (Tb, Se) */
+  int64_t rb = SFX(attn_rows)(c);
+  R* sc = malloc(sizeof(R) * (size_t)(rb * c->S)); /* (Tb, Se) */
   if (!sc) {
     c->oom = 1;
     return;
   }
   for (int64_t bi = b0; bi < b1; bi++) {
-    int64_t h = bi / c->nblk, i0 = (bi % c->nblk) * ATTN_BLOCK;
-    int64_t i1 = i0 + ATTN_BLOCK < c->T ? i0 + ATTN_BLOCK : c->T;
+    int64_t h = bi / c->nblk, i0 = (bi % c->nblk) * rb;
+    int64_t i1 = i0 + rb < c->T ? i0 + rb : c->T;
     int64_t Se = c->causal ? (i1 < c->S ? i1 : c->S) : c->S;
     SFX(attn_scores)(c, h, i0, i1, Se, sc);
     for (int64_t i = i0; i < i1; i++) {
@@ -204,11 +216,9 @@ static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
       double mx = -INFINITY, s = 0;
       for (int64_t j = 0; j < n; j++)
         if (row[j] > mx) mx = row[j];
-      for (int64_t j = 0; j < n; j++) {
-        R e = EXP(row[j] - (R)mx);
-        row[j] = e;
-        s += e;
-      }
+      for (int64_t j = 0; j < n; j++) row[j] -= (R)mx;
+      VEXP(row, row, n);
+      for (int64_t j = 0; j < n; j++) s += row[j];
       R inv = (R)(1 / s);
       for (int64_t j = 0; j < n; j++) row[j] *= inv;
       for (int64_t j = n; j < Se; j++) row[j] = 0;
@@ -216,89 +226,138 @@ static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
     }
     /* o (Tb, Dv) = P (Tb, Se) · v (Se, Dv) */
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c->Dv, (int)Se, 1, sc,
-         (int)Se, c->v + h * c->S * c->Dv, (int)c->Dv, 0, c->out + (h * c->T + i0) * c->Dv,
-         (int)c->Dv);
+         (int)Se, c->v + attn_off(&c->lv, h, c->H), (int)c->lv.ld, 0,
+         c->out + attn_off(&c->lo, h, c->H) + i0 * c->lo.ld, (int)c->lo.ld);
   }
   free(sc);
 }
 
 static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
   SFX(attn_ctx)* c = p;
-  int64_t S = c->S, D = c->D, Dv = c->Dv;
-  R* P = malloc(sizeof(R) * (size_t)(2 * ATTN_BLOCK * S + ATTN_BLOCK)); /* P, dP (Tb, Se); Di (Tb) */
+  int64_t S = c->S, D = c->D, Dv = c->Dv, rb = SFX(attn_rows)(c);
+  int64_t ldq = c->lq.ld, ldk = c->lk.ld, ldv = c->lv.ld, ldo = c->lo.ld;
+  R* P = malloc(sizeof(R) * (size_t)(2 * rb * S + rb)); /* P, dP (Tb, Se); Di (Tb) */
   if (!P) {
     c->oom = 1;
     return;
   }
-  R* dP = P + ATTN_BLOCK * S;
-  R* Di = dP + ATTN_BLOCK * S;
+  R* dP = P + rb * S;
+  R* Di = dP + rb * S;
   for (int64_t h = h0; h < h1; h++) {
-    const R* k = c->k + h * S * D;   /* (S, D)  */
-    const R* v = c->v + h * S * Dv;  /* (S, Dv) */
-    R* dk = c->dk + h * S * D;       /* (S, D)  */
-    R* dv = c->dv + h * S * Dv;      /* (S, Dv) */
-    memset(dk, 0, sizeof(R) * (size_t)(S * D));
-    memset(dv, 0, sizeof(R) * (size_t)(S * Dv));
-    for (int64_t i0 = 0; i0 < c->T; i0 += ATTN_BLOCK) {
-      int64_t i1 = i0 + ATTN_BLOCK < c->T ? i0 + ATTN_BLOCK : c->T, Tb = i1 - i0;
+    const R* k = c->k + attn_off(&c->lk, h, c->H); /* (S, D)  */
+    const R* v = c->v + attn_off(&c->lv, h, c->H); /* (S, Dv) */
+    R* dk = c->dk + attn_off(&c->lk, h, c->H);     /* (S, D)  */
+    R* dv = c->dv + attn_off(&c->lv, h, c->H);     /* (S, Dv) */
+    for (int64_t j = 0; j < S; j++) {
+      memset(dk + j * ldk, 0, sizeof(R) * (size_t)D);
+      memset(dv + j * ldv, 0, sizeof(R) * (size_t)Dv);
+    }
+    for (int64_t i0 = 0; i0 < c->T; i0 += rb) {
+      int64_t i1 = i0 + rb < c->T ? i0 + rb : c->T, Tb = i1 - i0;
       int64_t Se = c->causal ? (i1 < S ? i1 : S) : S;
-      const R* q = c->q + (h * c->T + i0) * D;  /* (Tb, D)  */
-      const R* g = c->g + (h * c->T + i0) * Dv; /* (Tb, Dv) */
-      const R* o = c->o + (h * c->T + i0) * Dv; /* (Tb, Dv) */
+      const R* q = c->q + attn_off(&c->lq, h, c->H) + i0 * ldq; /* (Tb, D)  */
+      const R* g = c->g + attn_off(&c->lo, h, c->H) + i0 * ldo; /* (Tb, Dv) */
+      const R* o = c->o + attn_off(&c->lo, h, c->H) + i0 * ldo; /* (Tb, Dv) */
       SFX(attn_scores)(c, h, i0, i1, Se, P);
       for (int64_t i = i0; i < i1; i++) {
         R* row = P + (i - i0) * Se;
         int64_t n = SFX(attn_keys)(c, i);
         R l = c->lse_in[h * c->T + i];
-        for (int64_t j = 0; j < n; j++) row[j] = EXP(row[j] - l);
+        for (int64_t j = 0; j < n; j++) row[j] -= l;
+        VEXP(row, row, n);
         for (int64_t j = n; j < Se; j++) row[j] = 0;
         double d = 0;
-        for (int64_t e = 0; e < Dv; e++) d += (double)g[(i - i0) * Dv + e] * (double)o[(i - i0) * Dv + e];
+        for (int64_t e = 0; e < Dv; e++) d += (double)g[(i - i0) * ldo + e] * (double)o[(i - i0) * ldo + e];
         Di[i - i0] = (R)d;
       }
       /* dv (Se, Dv) += Pᵀ (Se, Tb) · g (Tb, Dv) */
       GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)Dv, (int)Tb, 1, P, (int)Se, g,
-           (int)Dv, 1, dv, (int)Dv);
+           (int)ldo, 1, dv, (int)ldv);
       /* dP (Tb, Se) = g (Tb, Dv) · vᵀ (Dv, Se) */
-      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tb, (int)Se, (int)Dv, 1, g, (int)Dv, v,
-           (int)Dv, 0, dP, (int)Se);
+      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tb, (int)Se, (int)Dv, 1, g, (int)ldo, v,
+           (int)ldv, 0, dP, (int)Se);
       /* dS = P ∘ (dP - Di) */
       for (int64_t r = 0; r < Tb; r++)
         for (int64_t j = 0; j < Se; j++) dP[r * Se + j] = P[r * Se + j] * (dP[r * Se + j] - Di[r]);
       /* dq (Tb, D) = dS (Tb, Se) · k (Se, D) · scale */
       GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tb, (int)D, (int)Se, (R)c->scale, dP,
-           (int)Se, k, (int)D, 0, c->dq + (h * c->T + i0) * D, (int)D);
+           (int)Se, k, (int)ldk, 0, c->dq + attn_off(&c->lq, h, c->H) + i0 * ldq, (int)ldq);
       /* dk (Se, D) += dSᵀ (Se, Tb) · q (Tb, D) · scale */
       GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)D, (int)Tb, (R)c->scale, dP,
-           (int)Se, q, (int)D, 1, dk, (int)D);
+           (int)Se, q, (int)ldq, 1, dk, (int)ldk);
     }
   }
   free(P);
 }
 
-/* Forward: in[0..2] q (BH, T, D), k (BH, S, D), v (BH, S, Dv); out[0] o (BH, T, Dv), out[1] lse
-   (BH, T); i[0] = causal, f[0] = scale. Backward: in[0..3] q, k, v, g (BH, T, Dv); out[0] dq,
-   out[1] dk; ptr = vt_tensor*[3] {o, lse, dv}. T, S, D, Dv >= 1. */
+/* sdpa / sdpa_backward (contiguous (BH, T|S, D|Dv) tensors) and sdpa_qkv / sdpa_qkv_backward
+   (heads read from and written to the packed (B, T, 3E) and (B, T, E) layouts in place):
+   sdpa      in[0..2] q (BH, T, D), k (BH, S, D), v (BH, S, Dv); out[0] o (BH, T, Dv), out[1]
+             lse (BH, T). Backward: in[0..3] q, k, v, g (BH, T, Dv); out[0] dq, out[1] dk;
+             ptr = vt_tensor*[3] {o, lse, dv}.
+   sdpa_qkv  in[0] qkv (B, T, 3E); out[0] y (B, T, E), out[1] lse (B·H, T); i[1] = H.
+             Backward: in[0] qkv, in[1] g (B, T, E); out[0] dqkv (B, T, 3E); ptr = vt_tensor*[2]
+             {y, lse}.
+   i[0] = causal, f[0] = scale. T, S, D, Dv >= 1. */
 static vt_status SFX(sdpa)(const vt_op_args* a) {
-  SFX(attn_ctx) c = {.q = (const R*)a->in[0]->ptr, .k = (const R*)a->in[1]->ptr,
-                     .v = (const R*)a->in[2]->ptr, .BH = a->in[0]->sizes[0],
-                     .T = a->in[0]->sizes[1], .S = a->in[1]->sizes[1], .D = a->in[0]->sizes[2],
-                     .Dv = a->in[2]->sizes[2], .causal = (int)a->i[0], .scale = a->f[0]};
-  c.nblk = (c.T + ATTN_BLOCK - 1) / ATTN_BLOCK;
-  if (a->op == VT_OP_sdpa) {
-    c.out = (R*)a->out[0]->ptr;
-    c.lse = (R*)a->out[1]->ptr;
-    vt_cpu_parallel_for(c.BH * c.nblk, 1, SFX(attn_fwd_blocks), &c);
+  SFX(attn_ctx) c = {.causal = (int)a->i[0], .scale = a->f[0]};
+  int bwd = a->op == VT_OP_sdpa_backward || a->op == VT_OP_sdpa_qkv_backward;
+  if (a->op == VT_OP_sdpa || a->op == VT_OP_sdpa_backward) {
+    c.q = (const R*)a->in[0]->ptr;
+    c.k = (const R*)a->in[1]->ptr;
+    c.v = (const R*)a->in[2]->ptr;
+    c.BH = a->in[0]->sizes[0];
+    c.H = 1;
+    c.T = a->in[0]->sizes[1];
+    c.S = a->in[1]->sizes[1];
+    c.D = a->in[0]->sizes[2];
+    c.Dv = a->in[2]->sizes[2];
+    c.lq = (attn_lay){c.T * c.D, 0, c.D};
+    c.lk = (attn_lay){c.S * c.D, 0, c.D};
+    c.lv = (attn_lay){c.S * c.Dv, 0, c.Dv};
+    c.lo = (attn_lay){c.T * c.Dv, 0, c.Dv};
+    if (!bwd) {
+      c.out = (R*)a->out[0]->ptr;
+      c.lse = (R*)a->out[1]->ptr;
+    } else {
+      vt_tensor* const* x = (vt_tensor* const*)a->ptr;
+      c.g = (const R*)a->in[3]->ptr;
+      c.o = (const R*)x[0]->ptr;
+      c.lse_in = (const R*)x[1]->ptr;
+      c.dv = (R*)x[2]->ptr;
+      c.dq = (R*)a->out[0]->ptr;
+      c.dk = (R*)a->out[1]->ptr;
+    }
   } else {
-    vt_tensor* const* x = (vt_tensor* const*)a->ptr;
-    c.g = (const R*)a->in[3]->ptr;
-    c.o = (const R*)x[0]->ptr;
-    c.lse_in = (const R*)x[1]->ptr;
-    c.dv = (R*)x[2]->ptr;
-    c.dq = (R*)a->out[0]->ptr;
-    c.dk = (R*)a->out[1]->ptr;
-    vt_cpu_parallel_for(c.BH, 1, SFX(attn_bwd_heads), &c);
+    const R* qkv = (const R*)a->in[0]->ptr; /* (B, T, 3E) */
+    int64_t B = a->in[0]->sizes[0], E = a->in[0]->sizes[2] / 3;
+    c.H = a->i[1];
+    c.BH = B * c.H;
+    c.T = c.S = a->in[0]->sizes[1];
+    c.D = c.Dv = E / c.H;
+    c.q = qkv;
+    c.k = qkv + E;
+    c.v = qkv + 2 * E;
+    c.lq = c.lk = c.lv = (attn_lay){c.T * 3 * E, c.D, 3 * E};
+    c.lo = (attn_lay){c.T * E, c.D, E};
+    if (!bwd) {
+      c.out = (R*)a->out[0]->ptr;
+      c.lse = (R*)a->out[1]->ptr;
+    } else {
+      vt_tensor* const* x = (vt_tensor* const*)a->ptr;
+      c.g = (const R*)a->in[1]->ptr;
+      c.o = (const R*)x[0]->ptr;
+      c.lse_in = (const R*)x[1]->ptr;
+      R* d = (R*)a->out[0]->ptr; /* dqkv (B, T, 3E) */
+      c.dq = d;
+      c.dk = d + E;
+      c.dv = d + 2 * E;
+    }
   }
+  int64_t rb = SFX(attn_rows)(&c);
+  c.nblk = (c.T + rb - 1) / rb;
+  if (!bwd) vt_cpu_parallel_for(c.BH * c.nblk, 1, SFX(attn_fwd_blocks), &c);
+  else vt_cpu_parallel_for(c.BH, 1, SFX(attn_bwd_heads), &c);
   if (c.oom) return vt_set_error(VT_ERR_OOM, "sdpa: out of host memory for the score buffer");
   return VT_OK;
 }

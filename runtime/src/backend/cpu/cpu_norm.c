@@ -111,6 +111,30 @@ static void ln_fwd(int64_t r0, int64_t r1, void* vc) {
   double *v = buf, *w = buf + D, *b = buf + 2 * D;
   ld_param(w, a->in[1], D, 1.0);
   ld_param(b, a->in[2], D, 0.0);
+  if (a->in[0]->dt == VT_DTYPE_F32 && a->out[0]->dt == VT_DTYPE_F32 && a->out[1]->dt == VT_DTYPE_F32) {
+    /* f32: the same f64 arithmetic in the same order, reading and writing the rows in place */
+    for (int64_t r = r0; r < r1; r++) {
+      const float* x = (const float*)a->in[0]->ptr + r * D; /* (D) */
+      float* y = (float*)a->out[0]->ptr + r * D;           /* (D) */
+      double m4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 4 <= D; j += 4)
+        for (int l = 0; l < 4; l++) m4[l] += (double)x[j + l];
+      for (; j < D; j++) m4[0] += (double)x[j];
+      double mean = ((m4[0] + m4[1]) + (m4[2] + m4[3])) / (double)D;
+      for (j = 0; j + 4 <= D; j += 4)
+        for (int l = 0; l < 4; l++) q4[l] += ((double)x[j + l] - mean) * ((double)x[j + l] - mean);
+      for (; j < D; j++) q4[0] += ((double)x[j] - mean) * ((double)x[j] - mean);
+      double var = ((q4[0] + q4[1]) + (q4[2] + q4[3])) / (double)D;
+      double rstd = 1.0 / sqrt(var + a->f[0]);
+      for (j = 0; j < D; j++) y[j] = (float)(((double)x[j] - mean) * rstd * w[j] + b[j]);
+      float* sv = (float*)a->out[1]->ptr + r * 2;
+      sv[0] = (float)mean;
+      sv[1] = (float)rstd;
+    }
+    free(buf);
+    return;
+  }
   for (int64_t r = r0; r < r1; r++) {
     ld(v, a->in[0], r * D, D); /* x row (D) */
     double mean, var;
@@ -137,6 +161,8 @@ static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
   }
   double *g = buf, *xh = buf + D, *w = buf + 2 * D, *o = buf + 3 * D;
   ld_param(w, a->in[3], D, 1.0);
+  int f32 = a->in[0]->dt == VT_DTYPE_F32 && a->in[1]->dt == VT_DTYPE_F32 &&
+            a->in[2]->dt == VT_DTYPE_F32 && (!dx || dx->dt == VT_DTYPE_F32);
   for (int64_t k = k0; k < k1; k++) {
     int64_t r0 = k * c->chunk, r1 = r0 + c->chunk < c->R ? r0 + c->chunk : c->R;
     double *pw = NULL, *pb = NULL; /* (D) partial dweight, (D) partial dbias of this chunk */
@@ -144,6 +170,44 @@ static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
       pw = c->part + k * 2 * D;
       pb = pw + D;
       memset(pw, 0, sizeof(double) * (size_t)(2 * D));
+    }
+    if (f32) {
+      /* f32: the same f64 arithmetic in the same order, three passes over the row in place */
+      for (int64_t r = r0; r < r1; r++) {
+        const float* gr = (const float*)a->in[0]->ptr + r * D; /* (D) */
+        const float* xr = (const float*)a->in[1]->ptr + r * D; /* (D) */
+        const float* sv = (const float*)a->in[2]->ptr + r * 2;
+        double mean = sv[0], rstd = sv[1];
+        double s4[4] = {0, 0, 0, 0}, d4[4] = {0, 0, 0, 0};
+        int64_t j = 0;
+        for (; j + 4 <= D; j += 4)
+          for (int l = 0; l < 4; l++) {
+            double xh = ((double)xr[j + l] - mean) * rstd, o = (double)gr[j + l] * w[j + l];
+            s4[l] += o;
+            d4[l] += o * xh;
+          }
+        for (; j < D; j++) {
+          double xh = ((double)xr[j] - mean) * rstd, o = (double)gr[j] * w[j];
+          s4[0] += o;
+          d4[0] += o * xh;
+        }
+        double sa = (s4[0] + s4[1]) + (s4[2] + s4[3]), sax = (d4[0] + d4[1]) + (d4[2] + d4[3]);
+        if (dx) {
+          float* dr = (float*)dx->ptr + r * D; /* (D) */
+          double ma = sa / (double)D, max = sax / (double)D;
+          for (j = 0; j < D; j++) {
+            double xh = ((double)xr[j] - mean) * rstd;
+            dr[j] = (float)(rstd * ((double)gr[j] * w[j] - ma - xh * max));
+          }
+        }
+        if (pw)
+          for (j = 0; j < D; j++) {
+            double xh = ((double)xr[j] - mean) * rstd;
+            pw[j] += (double)gr[j] * xh;
+            pb[j] += (double)gr[j];
+          }
+      }
+      continue;
     }
     for (int64_t r = r0; r < r1; r++) {
       double sv[2];
