@@ -55,6 +55,24 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
   VT_ASSERT(k >= 1 && k <= 8);
   const vt_tensor* t0 = ts[0];
   if (t0->nelem == 0) return;
+  int64_t n = t0->nelem;
+  if (grain <= 0) grain = VT_CPU_GRAIN;
+  if (n < grain) {
+    /* one thread; when every tensor is contiguous (the common case) one run of n elements,
+       without building the iterator */
+    int contig = 1;
+    for (int j = 0; j < k; j++) contig &= (ts[j]->flags & VT_TENSOR_CONTIGUOUS) != 0;
+    if (contig) {
+      char* p[8];
+      int64_t st[8];
+      for (int j = 0; j < k; j++) {
+        p[j] = (char*)ts[j]->ptr;
+        st[j] = (int64_t)vt_dtype_size(ts[j]->dt);
+      }
+      fn(p, st, n, ctx);
+      return;
+    }
+  }
   vt_iter it;
   it.k = k;
   int nd = 0;
@@ -88,10 +106,8 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
   }
   it.nd = w + 1;
   for (int j = 0; j < k; j++) it.base[j] = (char*)ts[j]->ptr;
-  int64_t n = t0->nelem;
-  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (grain <= 0) grain = VT_CPU_GRAIN;
-  if (nt <= 1 || n < grain) {
+  int nt = n < grain || omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (nt <= 1) {
     vt_iter_run(&it, 0, n, fn, ctx);
     return;
   }
@@ -107,8 +123,8 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
 void vt_cpu_parallel_for(int64_t n, int64_t grain, vt_cpu_range_fn fn, void* ctx) {
   if (n <= 0) return;
   if (grain <= 0) grain = 1;
-  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (nt <= 1 || n <= grain) {
+  int nt = n <= grain || omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (nt <= 1) {
     fn(0, n, ctx);
     return;
   }
