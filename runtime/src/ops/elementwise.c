@@ -72,10 +72,20 @@ static vt_status vt_ew_input(const vt_tensor* target, const vt_tensor* x, int nd
 /* Whether x can go to the kernel as it is, without an expanded view or a copy: x is contiguous
  * with the result's shape (the caller checked the shape), and either shares no memory with the
  * output or is exactly the output (same first element, same element size, both contiguous). */
+static int vt_ew_contiguous(const vt_tensor* t) {
+  int64_t expect = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    if (t->sizes[i] != 1 && t->strides[i] != expect) return 0;
+    expect *= t->sizes[i];
+  }
+  return 1;
+}
+/* (Strides are checked rather than the CONTIGUOUS flag, which headers built on the stack by
+ * copying another may not keep up to date.) */
 static int vt_ew_direct(const vt_tensor* target, const vt_tensor* x) {
-  if (!(x->flags & VT_TENSOR_CONTIGUOUS)) return 0;
+  if (!vt_ew_contiguous(x)) return 0;
   if (!x->storage || x->storage != target->storage || x->nelem == 0) return 1;
-  return x->ptr == target->ptr && (target->flags & VT_TENSOR_CONTIGUOUS) &&
+  return x->ptr == target->ptr && vt_ew_contiguous(target) &&
          vt_dtype_size(x->dt) == vt_dtype_size(target->dt);
 }
 

@@ -58,10 +58,17 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
   int64_t n = t0->nelem;
   if (grain <= 0) grain = VT_CPU_GRAIN;
   if (n < grain) {
-    /* one thread; when every tensor is contiguous (the common case) one run of n elements,
-       without building the iterator */
+    /* one thread; when every tensor is row-major contiguous (the common case) one run of n
+       elements, without building the iterator. The strides are checked, not the CONTIGUOUS
+       flag: kernels pass headers they made by copying another (flag not updated). */
     int contig = 1;
-    for (int j = 0; j < k; j++) contig &= (ts[j]->flags & VT_TENSOR_CONTIGUOUS) != 0;
+    for (int j = 0; j < k && contig; j++) {
+      int64_t expect = 1;
+      for (int d = t0->ndim - 1; d >= 0; d--) {
+        if (t0->sizes[d] != 1 && ts[j]->strides[d] != expect) contig = 0;
+        expect *= t0->sizes[d];
+      }
+    }
     if (contig) {
       char* p[8];
       int64_t st[8];
