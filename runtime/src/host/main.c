@@ -461,9 +461,13 @@ static int pmain(lua_State* L) {
  * Volt's default is a short spin, GOMP_SPINCOUNT=1000 (a few microseconds: back-to-back
  * regions still find their threads awake). libgomp reads its environment once, in its own
  * constructor, which runs before main(); so the host sets the variable and executes itself
- * again, once. Nothing is changed when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. */
+ * again, once. Nothing is changed when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, or under
+ * valgrind. */
 static void host_omp_wait_default(char** argv) {
   if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  /* under valgrind the second process would run uninstrumented (no --trace-children) */
+  const char* pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload")) return;
   if (setenv("GOMP_SPINCOUNT", "1000", 1) != 0) return;
   execv("/proc/self/exe", argv);
   unsetenv("GOMP_SPINCOUNT"); /* no /proc: run on with libgomp's defaults */
