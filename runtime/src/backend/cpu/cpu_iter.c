@@ -63,7 +63,7 @@ static inline int vt_iter_contiguous(const vt_tensor* t0, const vt_tensor* t) {
   return 1;
 }
 
-static void vt_foreach_general(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx,
+__attribute__((noinline)) static void vt_foreach_general(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx,
                                int64_t n, int64_t grain);
 
 void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx, int64_t grain) {
@@ -91,7 +91,7 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
 }
 
 /* Any strides: drop size-1 dims, coalesce, split across threads above grain. */
-static void vt_foreach_general(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx,
+__attribute__((noinline)) static void vt_foreach_general(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx,
                                int64_t n, int64_t grain) {
   const vt_tensor* t0 = ts[0];
   vt_iter it;
