@@ -1,7 +1,8 @@
 /* elementwise.c — front-end of the elementwise ops: validation, broadcasting, result dtypes,
  * output allocation, dispatch. The kernels (backend/<dev>/..._elementwise) only compute.
  *
- * Kernel contract for UNARY/BINARY/WHERE/CLAMP/LERP: in[] are views expanded to out[0]'s shape;
+ * Kernel contract for UNARY/BINARY/WHERE/CLAMP/LERP: in[] have out[0]'s shape (views expanded to
+ * it; same-shape contiguous operands of unary and binary ops are passed as they are);
  * i[0] is the compute dtype (f32 for f16/bf16/f32, f64, or i64 for integers and bool).
  */
 #include <math.h>
@@ -69,9 +70,8 @@ static vt_status vt_ew_input(const vt_tensor* target, const vt_tensor* x, int nd
   return VT_OK;
 }
 
-/* Whether x can go to the kernel as it is, without an expanded view or a copy: x is contiguous
- * with the result's shape (the caller checked the shape), and either shares no memory with the
- * output or is exactly the output (same first element, same element size, both contiguous). */
+/* Row-major contiguous, from the strides: the CONTIGUOUS flag of a header built on the stack by
+ * copying another may be stale. */
 static int vt_ew_contiguous(const vt_tensor* t) {
   int64_t expect = 1;
   for (int i = t->ndim - 1; i >= 0; i--) {
@@ -80,8 +80,10 @@ static int vt_ew_contiguous(const vt_tensor* t) {
   }
   return 1;
 }
-/* (Strides are checked rather than the CONTIGUOUS flag, which headers built on the stack by
- * copying another may not keep up to date.) */
+/* Whether x can go to the kernel as it is, without an expanded view or a copy (the tiny-op fast
+ * path): x is contiguous with the result's shape (the caller checked the shape), and either
+ * shares no memory with the output or is exactly the output (same first element, same element
+ * size, both contiguous). */
 static int vt_ew_direct(const vt_tensor* target, const vt_tensor* x) {
   if (!vt_ew_contiguous(x)) return 0;
   if (!x->storage || x->storage != target->storage || x->nelem == 0) return 1;
