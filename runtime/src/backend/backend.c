@@ -26,7 +26,7 @@ vt_status vt_backend_for(const char* op, vt_device dev, vt_backend** out) {
 }
 
 vt_status vt_dispatch(vt_device dev, const vt_op_args* a) {
-  vt_backend* b;
+  vt_backend* b = NULL; /* set when VT_TRY passes (initialised for -Wmaybe-uninitialized) */
   VT_TRY(vt_backend_for(vt_op_name(a->op), dev, &b));
   vt_kernel k = b->kernels[a->op];
   if (!k)
@@ -54,7 +54,7 @@ const char* vt_device_type_name(vt_device_type type) {
 }
 
 vt_status vt_device_synchronize(vt_device dev) {
-  vt_backend* b;
+  vt_backend* b = NULL;
   VT_TRY(vt_backend_for("synchronize", dev, &b));
   return b->synchronize ? b->synchronize(dev.index) : VT_OK;
 }

@@ -58,7 +58,7 @@ static vt_status vt_check_shape(const char* op, int ndim, const int64_t* shape, 
 vt_status vt_tensor_empty(int ndim, const int64_t* shape, vt_dtype dt, vt_device dev, vt_tensor** out) {
   VT_CHECK_ARG(out != NULL, "empty: NULL output");
   *out = NULL;
-  int64_t n;
+  int64_t n = 0;
   VT_TRY(vt_check_shape("empty", ndim, shape, &n));
   if (!vt_dtype_is_valid(dt)) return vt_set_error(VT_ERR_DTYPE, "empty: invalid dtype %d", (int)dt);
   vt_tensor* t = vt_header_new();

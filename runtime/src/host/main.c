@@ -453,7 +453,29 @@ static int pmain(lua_State* L) {
   return 0;
 }
 
+/* OpenMP waiting. libgomp lets a thread that finished its share of a parallel region spin for
+ * ~300000 rounds (milliseconds) before it sleeps. On an idle machine that keeps the pool hot,
+ * but when other processes hold the cores every region waits for a descheduled thread while the
+ * others spin, and a 2-thread run becomes many times slower than a 1-thread one (bench/README.md:
+ * mlp 626 samples/s on 2 threads vs 8190 on 1 under a load of 3.5). Volt's default is a 30x
+ * shorter spin, GOMP_SPINCOUNT=10000: as fast as libgomp's default on a quiet machine (within
+ * noise), ~4000 samples/s under that load. Shorter spins (1000) degrade less under load but lose
+ * ~30% on a quiet machine, so they are not the default. libgomp reads its environment once, in
+ * its own constructor, which runs before main(); so the host sets the variable and executes
+ * itself again, once. Nothing is changed when the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT, or
+ * under valgrind. */
+static void host_omp_wait_default(char** argv) {
+  if (getenv("OMP_WAIT_POLICY") || getenv("GOMP_SPINCOUNT")) return;
+  /* under valgrind the second process would run uninstrumented (no --trace-children) */
+  const char* pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload")) return;
+  if (setenv("GOMP_SPINCOUNT", "10000", 1) != 0) return;
+  execv("/proc/self/exe", argv);
+  unsetenv("GOMP_SPINCOUNT"); /* no /proc: run on with libgomp's defaults */
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 1 && argv[0] != NULL) host_omp_wait_default(argv);
   host_args a = {.argc = argc, .argv = argv};
   if (argc < 1 || argv[0] == NULL) {  /* execve with an empty argv */
     static char name[] = "volt";

@@ -1,7 +1,8 @@
 /* elementwise.c — front-end of the elementwise ops: validation, broadcasting, result dtypes,
  * output allocation, dispatch. The kernels (backend/<dev>/..._elementwise) only compute.
  *
- * Kernel contract for UNARY/BINARY/WHERE/CLAMP/LERP: in[] are views expanded to out[0]'s shape;
+ * Kernel contract for UNARY/BINARY/WHERE/CLAMP/LERP: in[] have out[0]'s shape (views expanded to
+ * it; same-shape contiguous operands of unary and binary ops are passed as they are);
  * i[0] is the compute dtype (f32 for f16/bf16/f32, f64, or i64 for integers and bool).
  */
 #include <math.h>
@@ -69,6 +70,34 @@ static vt_status vt_ew_input(const vt_tensor* target, const vt_tensor* x, int nd
   return VT_OK;
 }
 
+/* Row-major contiguous, from the strides: the CONTIGUOUS flag of a header built on the stack by
+ * copying another may be stale. */
+static int vt_ew_contiguous(const vt_tensor* t) {
+  int64_t expect = 1;
+  for (int i = t->ndim - 1; i >= 0; i--) {
+    if (t->sizes[i] != 1 && t->strides[i] != expect) return 0;
+    expect *= t->sizes[i];
+  }
+  return 1;
+}
+/* Whether x can go to the kernel as it is, without an expanded view or a copy (the tiny-op fast
+ * path): x is contiguous with the result's shape (the caller checked the shape), and either
+ * shares no memory with the output or is exactly the output (same first element, same element
+ * size, both contiguous). */
+static int vt_ew_direct(const vt_tensor* target, const vt_tensor* x) {
+  if (!vt_ew_contiguous(x)) return 0;
+  if (!x->storage || x->storage != target->storage || x->nelem == 0) return 1;
+  return x->ptr == target->ptr && vt_ew_contiguous(target) &&
+         vt_dtype_size(x->dt) == vt_dtype_size(target->dt);
+}
+
+static int vt_same_shape(const vt_tensor* a, const vt_tensor* b) {
+  if (a->ndim != b->ndim) return 0;
+  for (int i = 0; i < a->ndim; i++)
+    if (a->sizes[i] != b->sizes[i]) return 0;
+  return 1;
+}
+
 static void vt_release_all(vt_tensor** h, int n) {
   for (int i = 0; i < n; i++) vt_tensor_release(h[i]);
 }
@@ -89,10 +118,15 @@ vt_status vt_unary(int op, const vt_tensor* x, vt_tensor* out, vt_tensor** res) 
   }
   vt_tensor* target;
   VT_TRY(vt_prepare_out(name, out, x->ndim, x->sizes, yd, x->dev, res, &target));
-  vt_tensor xv, *hold;
-  vt_status s = vt_ew_input(target, x, x->ndim, x->sizes, &xv, &hold);
-  if (s != VT_OK) { vt_out_abandon(out, res, target); return s; }
-  vt_op_args a = {.op = op, .nin = 1, .in = {&xv}, .out = {target}};
+  vt_tensor xv, *hold = NULL;
+  const vt_tensor* xin = x; /* fast path: a contiguous input goes to the kernel as it is */
+  if (!vt_ew_direct(target, x)) {
+    vt_status s = vt_ew_input(target, x, x->ndim, x->sizes, &xv, &hold);
+    if (s != VT_OK) { vt_out_abandon(out, res, target); return s; }
+    xin = &xv;
+  }
+  vt_status s;
+  vt_op_args a = {.op = op, .nin = 1, .in = {xin}, .out = {target}};
   a.i[0] = op == VT_OP_logical_not ? vt_ctype(xd) : vt_ctype(yd);
   s = vt_run(&a, target, out, res);
   vt_tensor_release(hold);
@@ -111,20 +145,32 @@ static vt_dtype vt_binary_result(int op, vt_dtype ct) {
 static vt_status vt_binary_impl(int op, const vt_tensor* a, const vt_tensor* b, vt_dtype ct,
                                 vt_dtype rd, vt_tensor* out, vt_tensor** res) {
   const char* name = vt_op_name(op);
-  int nd;
-  int64_t sh[VT_MAX_DIMS];
-  VT_TRY(vt_broadcast_shapes(name, a->ndim, a->sizes, b->ndim, b->sizes, &nd, sh));
   vt_tensor* target;
-  VT_TRY(vt_prepare_out(name, out, nd, sh, rd, a->dev, res, &target));
   vt_tensor av, bv, *hold[2] = {NULL, NULL};
-  vt_status s = vt_ew_input(target, a, nd, sh, &av, &hold[0]);
-  if (s == VT_OK) s = vt_ew_input(target, b, nd, sh, &bv, &hold[1]);
+  const vt_tensor *ain = &av, *bin = &bv;
+  vt_status s = VT_OK;
+  if (vt_same_shape(a, b)) {
+    /* fast path (the common case): one shape, so no broadcast; contiguous operands go to the
+       kernel as they are, the others through vt_ew_input */
+    VT_TRY(vt_prepare_out(name, out, a->ndim, a->sizes, rd, a->dev, res, &target));
+    if (vt_ew_direct(target, a)) ain = a;
+    else s = vt_ew_input(target, a, a->ndim, a->sizes, &av, &hold[0]);
+    if (s == VT_OK && vt_ew_direct(target, b)) bin = b;
+    else if (s == VT_OK) s = vt_ew_input(target, b, a->ndim, a->sizes, &bv, &hold[1]);
+  } else {
+    int nd;
+    int64_t sh[VT_MAX_DIMS];
+    VT_TRY(vt_broadcast_shapes(name, a->ndim, a->sizes, b->ndim, b->sizes, &nd, sh));
+    VT_TRY(vt_prepare_out(name, out, nd, sh, rd, a->dev, res, &target));
+    s = vt_ew_input(target, a, nd, sh, &av, &hold[0]);
+    if (s == VT_OK) s = vt_ew_input(target, b, nd, sh, &bv, &hold[1]);
+  }
   if (s != VT_OK) {
     vt_release_all(hold, 2);
     vt_out_abandon(out, res, target);
     return s;
   }
-  vt_op_args args = {.op = op, .nin = 2, .in = {&av, &bv}, .out = {target}};
+  vt_op_args args = {.op = op, .nin = 2, .in = {ain, bin}, .out = {target}};
   /* compute in the result's float type (div of integers), else in the operands' type
      (comparisons compute in the operands' type and store bool) */
   args.i[0] = vt_ctype(vt_dtype_is_float(rd) ? rd : ct);

@@ -51,10 +51,49 @@ static void vt_iter_run(const vt_iter* it, int64_t begin, int64_t end, vt_cpu_lo
   }
 }
 
+/* Whether t is row-major contiguous in the shape of t0 (strides checked, not the CONTIGUOUS
+ * flag: kernels pass headers they made by copying another, whose flag is then stale). */
+static inline int vt_iter_contiguous(const vt_tensor* t0, const vt_tensor* t) {
+  int64_t expect = 1;
+  for (int d = t0->ndim - 1; d >= 0; d--) {
+    int64_t s = t0->sizes[d];
+    if (s != 1 && t->strides[d] != expect) return 0;
+    expect *= s;
+  }
+  return 1;
+}
+
+__attribute__((noinline)) static void vt_foreach_general(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx,
+                               int64_t n, int64_t grain);
+
 void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx, int64_t grain) {
   VT_ASSERT(k >= 1 && k <= 8);
   const vt_tensor* t0 = ts[0];
-  if (t0->nelem == 0) return;
+  int64_t n = t0->nelem;
+  if (n == 0) return;
+  if (grain <= 0) grain = VT_CPU_GRAIN;
+  if (n < grain) {
+    /* one thread; when every tensor is row-major contiguous (the common case) one run of n
+       elements, without building the iterator */
+    char* p[8];
+    int64_t st[8];
+    int j = 0;
+    for (; j < k && vt_iter_contiguous(t0, ts[j]); j++) {
+      p[j] = (char*)ts[j]->ptr;
+      st[j] = (int64_t)vt_dtype_size(ts[j]->dt);
+    }
+    if (j == k) {
+      fn(p, st, n, ctx);
+      return;
+    }
+  }
+  vt_foreach_general(k, ts, fn, ctx, n, grain);
+}
+
+/* Any strides: drop size-1 dims, coalesce, split across threads above grain. */
+__attribute__((noinline)) static void vt_foreach_general(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx,
+                               int64_t n, int64_t grain) {
+  const vt_tensor* t0 = ts[0];
   vt_iter it;
   it.k = k;
   int nd = 0;
@@ -88,10 +127,8 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
   }
   it.nd = w + 1;
   for (int j = 0; j < k; j++) it.base[j] = (char*)ts[j]->ptr;
-  int64_t n = t0->nelem;
-  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (grain <= 0) grain = VT_CPU_GRAIN;
-  if (nt <= 1 || n < grain) {
+  int nt = n < grain || omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (nt <= 1) {
     vt_iter_run(&it, 0, n, fn, ctx);
     return;
   }
@@ -107,8 +144,8 @@ void vt_cpu_foreach(int k, const vt_tensor* const* ts, vt_cpu_loop fn, void* ctx
 void vt_cpu_parallel_for(int64_t n, int64_t grain, vt_cpu_range_fn fn, void* ctx) {
   if (n <= 0) return;
   if (grain <= 0) grain = 1;
-  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (nt <= 1 || n <= grain) {
+  int nt = n <= grain || omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (nt <= 1) {
     fn(0, n, ctx);
     return;
   }
