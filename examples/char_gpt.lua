@@ -3,7 +3,7 @@
 -- LayerNorm and a Linear head; AdamW with a linear warm-up and cosine decay (per step), gradient
 -- clipping at norm 1; 90/10 train/val split; trained by volt.Trainer. Prints the validation loss
 -- after each "epoch" (a fixed number of steps: limit_train_batches), then samples ~300 characters.
--- Logs (CSV) and the last checkpoint go to $VOLT_RUN_DIR or /tmp/volt_runs/char_gpt.
+-- Logs (CSV) and the last checkpoint go to $VOLT_RUN_DIR or $TMPDIR/volt_runs/char_gpt (TMPDIR defaults to /tmp).
 --   build/volt examples/char_gpt.lua [epochs = 8] [steps_per_epoch = 100]
 -- or CHAR_GPT_EPOCHS / CHAR_GPT_STEPS in the environment. The default run takes ~4 minutes on 2
 -- cores; 30 epochs give visibly better text. Model size: CHAR_GPT_LAYERS (4), CHAR_GPT_WIDTH
@@ -104,7 +104,7 @@ print(('before training: val loss ~ uniform %.4f'):format(math.log(V)))
 local trainer = volt.Trainer{
   max_epochs = EPOCHS, limit_train_batches = STEPS, num_sanity_val_steps = 0,
   gradient_clip_val = 1.0, enable_model_summary = false,
-  default_root_dir = os.getenv('VOLT_RUN_DIR') or '/tmp/volt_runs/char_gpt',
+  default_root_dir = os.getenv('VOLT_RUN_DIR') or (os.getenv('TMPDIR') or '/tmp') .. '/volt_runs/char_gpt',
 }
 local t0 = os.time()
 trainer:fit(model, train_loader, val_batches)

@@ -6,7 +6,7 @@
 --   build/volt examples/fashion_mnist_cnn.lua [epochs = 5] [channels = 16]
 -- (channels: the first conv's; the second has twice as many). Images come as (N, 1, 28, 28) f32 in
 -- [0, 1]; labels are 1..10 (Volt's 1-based classes), what CrossEntropyLoss expects. Logs (CSV) and
--- checkpoints (best val_acc and last) go to $VOLT_RUN_DIR or /tmp/volt_runs/fashion_mnist_cnn.
+-- checkpoints (best val_acc and last) go to $VOLT_RUN_DIR or $TMPDIR/volt_runs/fashion_mnist_cnn (TMPDIR defaults to /tmp).
 local volt = require 'volt'
 local nn, optim, D = volt.nn, volt.optim, volt.data
 
@@ -57,7 +57,7 @@ end
 local model = CNN(ch, epochs)
 local trainer = volt.Trainer{
   max_epochs = epochs,
-  default_root_dir = os.getenv('VOLT_RUN_DIR') or '/tmp/volt_runs/fashion_mnist_cnn',
+  default_root_dir = os.getenv('VOLT_RUN_DIR') or (os.getenv('TMPDIR') or '/tmp') .. '/volt_runs/fashion_mnist_cnn',
   callbacks = {volt.callbacks.ModelCheckpoint{monitor = 'val_acc', mode = 'max', save_last = true}},
 }
 local t0 = os.time()

@@ -82,6 +82,35 @@ function Callback:unknown_hooks()
   return bad
 end
 
+-- Helpers for subclasses ---------------------------------------------------------------------
+-- Raises (at the caller's caller: the user's constructor call) when opts holds a key not in valid
+-- (a set), naming the class and listing the valid keys.
+function Callback.check_options(who, opts, valid)
+  for k in pairs(opts) do
+    if not valid[k] then
+      local names = {}
+      for n in pairs(valid) do names[#names + 1] = n end
+      table.sort(names)
+      error(who .. ": unknown option '" .. tostring(k) .. "' (valid: " .. table.concat(names, ', ') .. ')', 4)
+    end
+  end
+end
+
+-- The Trainer's loggers (a list, possibly empty).
+function Callback.loggers(trainer)
+  if trainer.loggers then return trainer.loggers end
+  if trainer.logger then return {trainer.logger} end
+  return {}
+end
+
+-- For callbacks that log through the Trainer's loggers: an error naming the callback when there
+-- is none (fast_dev_run disables loggers on purpose, so it is allowed there).
+function Callback.require_loggers(who, trainer)
+  if #Callback.loggers(trainer) == 0 and not trainer.fast_dev_run then
+    error(who .. ': the Trainer has no logger; give it one (logger = volt.loggers.CSVLogger{...}) or remove this callback', 0)
+  end
+end
+
 function Callback:__tostring() return self.__name .. '()' end
 
 return Callback

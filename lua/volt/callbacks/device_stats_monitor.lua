@@ -34,16 +34,10 @@ function DeviceStatsMonitor.stats(cpu_stats)
   return s
 end
 
-local function loggers(trainer)
-  if trainer.loggers then return trainer.loggers end
-  if trainer.logger then return {trainer.logger} end
-  return {}
-end
+local loggers = Callback.loggers
 
 function DeviceStatsMonitor:on_train_start(trainer)
-  if #loggers(trainer) == 0 and not trainer.fast_dev_run then
-    error('DeviceStatsMonitor: the Trainer has no logger; give it one (logger = volt.loggers.CSVLogger{...}) or remove this callback', 0)
-  end
+  Callback.require_loggers('DeviceStatsMonitor', trainer)
   self._last_step = nil
 end
 

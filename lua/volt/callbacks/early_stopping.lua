@@ -21,14 +21,7 @@ local VALID = {monitor = 1, min_delta = 1, patience = 1, mode = 1, check_finite 
 
 function EarlyStopping:init(o)
   o = o or {}
-  for k in pairs(o) do
-    if not VALID[k] then
-      local names = {}
-      for n in pairs(VALID) do names[#names + 1] = n end
-      table.sort(names)
-      error("EarlyStopping: unknown option '" .. tostring(k) .. "' (valid: " .. table.concat(names, ', ') .. ')', 3)
-    end
-  end
+  Callback.check_options('EarlyStopping', o, VALID)
   if type(o.monitor) ~= 'string' then error("EarlyStopping: monitor (the metric's name) is required", 3) end
   self.monitor = o.monitor
   self.mode = o.mode or 'min'

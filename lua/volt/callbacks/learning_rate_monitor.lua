@@ -31,16 +31,10 @@ function LearningRateMonitor:init(opts)
   self.lrs = {}                  -- name -> list of logged values (as Lightning's self.lrs)
 end
 
-local function loggers(trainer)
-  if trainer.loggers then return trainer.loggers end
-  if trainer.logger then return {trainer.logger} end
-  return {}
-end
+local loggers = Callback.loggers
 
 function LearningRateMonitor:on_train_start(trainer)
-  if #loggers(trainer) == 0 and not trainer.fast_dev_run then
-    error('LearningRateMonitor: the Trainer has no logger; give it one (logger = volt.loggers.CSVLogger{...}) or remove this callback', 0)
-  end
+  Callback.require_loggers('LearningRateMonitor', trainer)
   self._last_step = nil
 end
 

@@ -28,14 +28,7 @@ local VALID = {dirpath = 1, filename = 1, monitor = 1, mode = 1, save_top_k = 1,
 
 function ModelCheckpoint:init(o)
   o = o or {}
-  for k in pairs(o) do
-    if not VALID[k] then
-      local names = {}
-      for n in pairs(VALID) do names[#names + 1] = n end
-      table.sort(names)
-      error("ModelCheckpoint: unknown option '" .. tostring(k) .. "' (valid: " .. table.concat(names, ', ') .. ')', 3)
-    end
-  end
+  Callback.check_options('ModelCheckpoint', o, VALID)
   self.dirpath, self.filename, self.monitor = o.dirpath, o.filename, o.monitor
   self.mode = o.mode or 'min'
   if self.mode ~= 'min' and self.mode ~= 'max' then error("ModelCheckpoint: mode must be 'min' or 'max'", 3) end
