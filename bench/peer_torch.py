@@ -36,6 +36,21 @@ def result(name, value, unit):
     print(f"RESULT name={name} value={value:.4g} unit={unit}", flush=True)
 
 
+def classifier_step_time(torch, a, model, opt, x):
+    """Median seconds per training step (forward, cross entropy over 10 random labels, backward,
+    optimizer step) of model on the batch x."""
+    y = torch.randint(0, 10, (x.shape[0],))
+    lossf = torch.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = lossf(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return blocks(step, a.warmup, a.blocks, a.steps)
+
+
 def job_mlp(torch, a):
     nn = torch.nn
     torch.manual_seed(0)
@@ -45,17 +60,7 @@ def job_mlp(torch, a):
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(a.batch, 784)
-    y = torch.randint(0, 10, (a.batch,))
-    lossf = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(model(x), y)
-        loss.backward()
-        opt.step()
-
-    t = blocks(step, a.warmup, a.blocks, a.steps)
+    t = classifier_step_time(torch, a, model, opt, torch.randn(a.batch, 784))
     result(f"mlp_{a.opt}_b{a.batch}_t{a.threads}", a.batch / t, "samples/s")
 
 
@@ -66,17 +71,7 @@ def job_cnn(torch, a):
                           nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1024, 128), nn.ReLU(),
                           nn.Linear(128, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(a.batch, 1, 28, 28)
-    y = torch.randint(0, 10, (a.batch,))
-    lossf = nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = lossf(model(x), y)
-        loss.backward()
-        opt.step()
-
-    t = blocks(step, a.warmup, a.blocks, a.steps)
+    t = classifier_step_time(torch, a, model, opt, torch.randn(a.batch, 1, 28, 28))
     result(f"cnn_b{a.batch}_t{a.threads}", a.batch / t, "samples/s")
 
 
