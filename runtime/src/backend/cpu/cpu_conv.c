@@ -31,7 +31,7 @@
  * order.
  * Accumulation: f32 (also for f16/bf16) or f64, as OpenBLAS.
  */
-#include <cblas.h>
+#include "backend/cpu/cpu_gemm.h"
 #include <limits.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -145,10 +145,10 @@ static void cv_gemm(const cv_plan* p, int ta, int tb, int64_t M, int64_t N, int6
                     int64_t ldc) {
   enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
   if (p->f32)
-    cblas_sgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, 1.0f, (const float*)A, (int)lda,
+    vt_cpu_sgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, 1.0f, (const float*)A, (int)lda,
                 (const float*)B, (int)ldb, (float)beta, (float*)Cm, (int)ldc);
   else
-    cblas_dgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, 1.0, (const double*)A, (int)lda,
+    vt_cpu_dgemm(CblasRowMajor, TA, TB, (int)M, (int)N, (int)K, 1.0, (const double*)A, (int)lda,
                 (const double*)B, (int)ldb, beta, (double*)Cm, (int)ldc);
 }
 

@@ -5,7 +5,7 @@
  * the saved row logsumexp). The bodies are written once in cpu_fused_body.h and instantiated for
  * f32 and f64; the front-end hands f16/bf16 over already converted to f32.
  */
-#include <cblas.h>
+#include "backend/cpu/cpu_gemm.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +51,7 @@ static vt_status ce_check_targets(const char* op, const char* y, int dt, int64_t
 
 #define R float
 #define SFX(n) n##_f32
-#define GEMM cblas_sgemm
+#define GEMM vt_cpu_sgemm
 #define EXP expf
 #define LOG logf
 #define VEXP vt_vexpf
@@ -65,7 +65,7 @@ static vt_status ce_check_targets(const char* op, const char* y, int dt, int64_t
 
 #define R double
 #define SFX(n) n##_f64
-#define GEMM cblas_dgemm
+#define GEMM vt_cpu_dgemm
 #define EXP exp
 #define LOG log
 #define VEXP vexp_f64

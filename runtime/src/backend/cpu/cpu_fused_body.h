@@ -2,7 +2,7 @@
  * once per type with these macros defined:
  *   R         the real type (float or double)
  *   SFX(n)    n with the type's suffix (n##_f32)
- *   GEMM      cblas_sgemm or cblas_dgemm
+ *   GEMM      vt_cpu_sgemm or vt_cpu_dgemm (cpu_gemm.h)
  *   EXP, LOG  expf/exp, logf/log
  *   VEXP      y (n) = exp(x (n)) over an array (vt_vexpf for f32, a loop of exp for f64)
  * Dimension letters as fused.h: M rows, In/Out features, C classes, T queries, S keys, D the

@@ -24,7 +24,7 @@
  * Accumulation: as OpenBLAS (f32 accumulates in f32, f64 in f64), fixed summation order per output
  * element independent of the thread count; integers accumulate in 64-bit with wrap-around.
  */
-#include <cblas.h>
+#include "backend/cpu/cpu_gemm.h"
 #include <limits.h>
 #include <omp.h>
 #include <string.h>
@@ -184,10 +184,10 @@ static void mm_blas_one(const mm_plan* p, const char* A, const char* B, char* Cp
   enum CBLAS_TRANSPOSE ta = la->rowmajor == lc->rowmajor ? CblasNoTrans : CblasTrans;
   enum CBLAS_TRANSPOSE tb = lb->rowmajor == lc->rowmajor ? CblasNoTrans : CblasTrans;
   if (f32)
-    cblas_sgemm(o, ta, tb, M, N, K, 1.0f, (const float*)A, (int)la->ld, (const float*)B, (int)lb->ld,
+    vt_cpu_sgemm(o, ta, tb, M, N, K, 1.0f, (const float*)A, (int)la->ld, (const float*)B, (int)lb->ld,
                 0.0f, (float*)Cp, (int)lc->ld);
   else
-    cblas_dgemm(o, ta, tb, M, N, K, 1.0, (const double*)A, (int)la->ld, (const double*)B, (int)lb->ld,
+    vt_cpu_dgemm(o, ta, tb, M, N, K, 1.0, (const double*)A, (int)la->ld, (const double*)B, (int)lb->ld,
                 0.0, (double*)Cp, (int)lc->ld);
 }
 
