@@ -123,6 +123,19 @@ def main():
         if opt == "sgd":
             tab.add("mlp peak RSS", best([r for _, _, r in vs], False),
                     best([r for _, _, r in ps], False), "MiB", False, "≥ 3× (⅓ the RSS)")
+    # the floor under the mlp step: its eight matrix products timed alone on each side; "bound" is
+    # the ratio Volt would reach against the peer's measured step if nothing but them cost time
+    gblk = ["--blocks", "3", "--steps", "5", "--warmup", "3"] if a.quick else []
+    vs, ps = pair(["bench/mlp_gemm.lua", "--threads", str(T)] + gblk,
+                  ["bench/peer_torch.py", "mlp_gemm", "--threads", str(T), "--steps", "20",
+                   "--blocks", "15", "--warmup", "20"] + gblk)
+    k = f"mlp_gemm_total_t{T}"
+    g_v, g_p = best(val(vs, k), False), best(val(ps, k), False)
+    tab.add("mlp step's 8 GEMMs alone (floor)", g_v, g_p, "µs", False)
+    sgd_peer = tab.rows[0][2]
+    if g_v and sgd_peer:
+        tab.add("mlp sgd bound: peer step / Volt GEMM floor", 128 / sgd_peer * 1e6 / g_v, None, "×",
+                True, "must be ≥ 1.3 for the mlp target")
     vs, ps = pair(["bench/cnn.lua", "--threads", str(T)] + blk,
                   ["bench/peer_torch.py", "cnn", "--threads", str(T)] + blk)
     k = f"cnn_b64_t{T}"

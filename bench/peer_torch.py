@@ -11,6 +11,7 @@ Usage (from bench/compare.sh, or by hand with any python that has torch):
     python bench/peer_torch.py cnn [--batch 64] [--threads 2]
     python bench/peer_torch.py gpt [--threads 2]
     python bench/peer_torch.py overhead [--threads 2]
+    python bench/peer_torch.py mlp_gemm [--threads 2] [--steps 20 --blocks 15 --warmup 20]
 Never a runtime dependency of Volt: only the benchmarks use it.
 """
 import argparse
@@ -124,6 +125,29 @@ def job_gpt(torch, a):
     result(f"gpt_t{a.threads}", B * T / t, "tokens/s")
 
 
+def job_mlp_gemm(torch, a):
+    """The eight products of one mlp step, each timed alone (the peer of bench/mlp_gemm.lua)."""
+    M = 128
+    prods = [("fwd1", "linear", M, 512, 784), ("fwd2", "linear", M, 512, 512),
+             ("fwd3", "linear", M, 10, 512), ("dw3", "dw", 10, 512, M), ("dx2", "dx", M, 512, 10),
+             ("dw2", "dw", 512, 512, M), ("dx1", "dx", M, 512, 512), ("dw1", "dw", 512, 784, M)]
+    total = 0.0
+    for name, kind, m, n, k in prods:
+        if kind == "linear":
+            x, w, b = torch.randn(m, k), torch.randn(n, k), torch.randn(n)
+            f = lambda x=x, w=w, b=b: torch.nn.functional.linear(x, w, b)
+        elif kind == "dx":
+            g, w, y = torch.randn(m, k), torch.randn(k, n), torch.empty(m, n)
+            f = lambda g=g, w=w, y=y: torch.mm(g, w, out=y)
+        else:
+            g, x, y = torch.randn(k, m), torch.randn(k, n), torch.empty(m, n)
+            f = lambda g=g.t(), x=x, y=y: torch.mm(g, x, out=y)
+        t = blocks(f, a.warmup, a.blocks, a.steps)
+        total += t
+        result(f"mlp_gemm_{name}_t{a.threads}", t * 1e6, "us")
+    result(f"mlp_gemm_total_t{a.threads}", total * 1e6, "us")
+
+
 def job_overhead(torch, a):
     x, y = torch.ones(1), torch.ones(1)
     n = 200000
@@ -147,7 +171,7 @@ def job_overhead(torch, a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("job", choices=["mlp", "cnn", "gpt", "overhead"])
+    p.add_argument("job", choices=["mlp", "cnn", "gpt", "overhead", "mlp_gemm"])
     p.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--threads", type=int, default=2)
@@ -160,7 +184,8 @@ def main():
     import torch
     torch.set_num_threads(a.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
-    {"mlp": job_mlp, "cnn": job_cnn, "gpt": job_gpt, "overhead": job_overhead}[a.job](torch, a)
+    {"mlp": job_mlp, "cnn": job_cnn, "gpt": job_gpt, "overhead": job_overhead,
+     "mlp_gemm": job_mlp_gemm}[a.job](torch, a)
 
 
 if __name__ == "__main__":
