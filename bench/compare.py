@@ -7,8 +7,11 @@ table to bench/RESULTS.md with the date, the machine and the versions.
     python3 bench/compare.py --volt build/volt --peer-python build/bench-venv/bin/python
            [--rounds 2] [--quick] [--results bench/RESULTS.md]
 
-Each job is one process per side and round (so peak RSS is the job's own); a job's value is the
-best of its rounds (throughput: max; times and memory: min). Only the standard library is used.
+Each job is one process per side and round (so peak RSS is the job's own). A job's value is the
+median of its rounds, and the table also gives the range of the per-round ratios (each round runs
+Volt and then the peer back to back, so a round's ratio sees one machine state: on a shared VM
+the same job moves by ±20 % between minutes). Start-up and peak RSS take the minimum. Only the
+standard library is used.
 """
 import argparse
 import datetime
@@ -42,16 +45,35 @@ def results(out):
     return {m.group(1): float(m.group(2)) for m in RESULT.finditer(out)}
 
 
+def median(vals):
+    vals = sorted(v for v in vals if v is not None)
+    if not vals:
+        return None
+    n = len(vals)
+    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+
+
 class Table:
     def __init__(self):
-        self.rows = []  # (job, volt, peer, unit, higher_is_better, target)
+        self.rows = []  # (job, volt, peer, unit, higher_is_better, target, (lo, hi) or None)
 
     def add(self, job, volt, peer, unit, higher=True, target=None):
-        self.rows.append((job, volt, peer, unit, higher, target))
+        """volt and peer: one number each, or the per-round lists of an interleaved job (the row
+        then shows their medians and the range of the per-round ratios)."""
+        rng = None
+        if isinstance(volt, list) and isinstance(peer, list):
+            rs = [(v / p if higher else p / v) for v, p in zip(volt, peer) if v and p]
+            rng = (min(rs), max(rs)) if rs else None
+        if isinstance(volt, list):
+            volt = median(volt)
+        if isinstance(peer, list):
+            peer = median(peer)
+        self.rows.append((job, volt, peer, unit, higher, target, rng))
 
     def render(self):
-        lines = ["| job | Volt | PyTorch | unit | ratio | target |", "|---|---|---|---|---|---|"]
-        for job, v, p, unit, higher, target in self.rows:
+        lines = ["| job | Volt | PyTorch | unit | ratio | per-round ratios | target |",
+                 "|---|---|---|---|---|---|---|"]
+        for job, v, p, unit, higher, target, rng in self.rows:
             if v is None or p is None:
                 ratio = "—"
             else:
@@ -59,7 +81,8 @@ class Table:
                 ratio = f"{r:.2f}×"
             fv = "—" if v is None else f"{v:.4g}"
             fp = "—" if p is None else f"{p:.4g}"
-            lines.append(f"| {job} | {fv} | {fp} | {unit} | {ratio} | {target or ''} |")
+            fr = f"{rng[0]:.2f}–{rng[1]:.2f}" if rng else ""
+            lines.append(f"| {job} | {fv} | {fp} | {unit} | {ratio} | {fr} | {target or ''} |")
         return "\n".join(lines)
 
 
@@ -74,7 +97,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--volt", default=os.path.join(ROOT, "build", "volt"))
     ap.add_argument("--peer-python", required=True)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="fewer blocks (a smoke run)")
     ap.add_argument("--results", default=None)
@@ -118,7 +141,7 @@ def main():
         vs, ps = pair(["bench/mlp.lua", "--opt", opt, "--threads", str(T)] + blk,
                       ["bench/peer_torch.py", "mlp", "--opt", opt, "--threads", str(T)] + blk)
         k = f"mlp_{opt}_b128_t{T}"
-        tab.add(f"mlp {opt} (b128)", best(val(vs, k), True), best(val(ps, k), True), "samples/s",
+        tab.add(f"mlp {opt} (b128)", val(vs, k), val(ps, k), "samples/s",
                 True, "≥ 1.3×")
         if opt == "sgd":
             tab.add("mlp peak RSS", best([r for _, _, r in vs], False),
@@ -130,7 +153,7 @@ def main():
                   ["bench/peer_torch.py", "mlp_gemm", "--threads", str(T), "--steps", "20",
                    "--blocks", "15", "--warmup", "20"] + gblk)
     k = f"mlp_gemm_total_t{T}"
-    g_v, g_p = best(val(vs, k), False), best(val(ps, k), False)
+    g_v, g_p = median(val(vs, k)), median(val(ps, k))
     tab.add("mlp step's 8 GEMMs alone (floor)", g_v, g_p, "µs", False)
     sgd_peer = tab.rows[0][2]
     if g_v and sgd_peer:
@@ -139,17 +162,17 @@ def main():
     vs, ps = pair(["bench/cnn.lua", "--threads", str(T)] + blk,
                   ["bench/peer_torch.py", "cnn", "--threads", str(T)] + blk)
     k = f"cnn_b64_t{T}"
-    tab.add("cnn (b64)", best(val(vs, k), True), best(val(ps, k), True), "samples/s", True, "≥ 1.0×")
+    tab.add("cnn (b64)", val(vs, k), val(ps, k), "samples/s", True, "≥ 1.0×")
     vs, ps = pair(["bench/gpt.lua", "--threads", str(T)] + blk,
                   ["bench/peer_torch.py", "gpt", "--threads", str(T)] + blk)
     k = f"gpt_t{T}"
-    tab.add("gpt", best(val(vs, k), True), best(val(ps, k), True), "tokens/s", True, "≥ 1.3×")
+    tab.add("gpt", val(vs, k), val(ps, k), "tokens/s", True, "≥ 1.3×")
     # 4: overhead
     vs, ps = pair(["bench/overhead.lua"], ["bench/peer_torch.py", "overhead", "--threads", str(T)])
-    tab.add("tiny op a + b", best(val(vs, "overhead_add"), False),
-            best(val(ps, "overhead_add"), False), "ns/op", False, "≥ 4×")
-    tab.add("tiny autograd step", best(val(vs, "overhead_autograd_step"), False),
-            best(val(ps, "overhead_autograd_step"), False), "ns/step", False, "≥ 5×")
+    tab.add("tiny op a + b", val(vs, "overhead_add"),
+            val(ps, "overhead_add"), "ns/op", False, "≥ 4×")
+    tab.add("tiny autograd step", val(vs, "overhead_autograd_step"),
+            val(ps, "overhead_autograd_step"), "ns/step", False, "≥ 5×")
     # 5: start-up (wall, peak RSS), 10 runs each, min
     def startup(cmd, env):
         ws, rs = [], []
@@ -171,19 +194,28 @@ def main():
                       ["bench/peer_torch.py", "mlp", "--opt", "sgd", "--batch", str(b), "--threads",
                        str(T)] + blk)
         k = f"mlp_sgd_b{b}_t{T}"
-        tab.add(f"scaling: mlp sgd b{b}", best(val(vs, k), True), best(val(ps, k), True),
+        tab.add(f"scaling: mlp sgd b{b}", val(vs, k), val(ps, k),
                 "samples/s", True)
-    scal = {}
+    # 1 vs 2 threads, both in every round (1 then 2, each side), so a round's 2/1 ratio sees one
+    # machine state; the row gives the median of those per-round ratios
+    runs = {(side, t): [] for side in ("volt", "peer") for t in (1, 2)}
+    for _ in range(a.rounds):
+        for t in (1, 2):
+            o, _, _ = run([a.volt, "bench/mlp.lua", "--opt", "sgd", "--threads", str(t)] + blk,
+                          dict(env_volt, OMP_NUM_THREADS=str(t)))
+            runs[("volt", t)].append(results(o).get(f"mlp_sgd_b128_t{t}"))
+            o, _, _ = run([a.peer_python, "bench/peer_torch.py", "mlp", "--opt", "sgd", "--threads",
+                           str(t)] + blk, peer_env)
+            runs[("peer", t)].append(results(o).get(f"mlp_sgd_b128_t{t}"))
     for t in (1, 2):
-        env1 = dict(env_volt, OMP_NUM_THREADS=str(t))
-        vs, ps = pair(["bench/mlp.lua", "--opt", "sgd", "--threads", str(t)] + blk,
-                      ["bench/peer_torch.py", "mlp", "--opt", "sgd", "--threads", str(t)] + blk, env1)
-        k = f"mlp_sgd_b128_t{t}"
-        scal[t] = (best(val(vs, k), True), best(val(ps, k), True))
-        tab.add(f"scaling: mlp sgd b128, {t} thread(s)", scal[t][0], scal[t][1], "samples/s", True)
-    if scal[1][0] and scal[2][0]:
-        tab.add("scaling: 2 threads / 1 thread", scal[2][0] / scal[1][0],
-                scal[2][1] / scal[1][1] if scal[1][1] else None, "×", True, "Volt ≥ 1.7")
+        tab.add(f"scaling: mlp sgd b128, {t} thread(s)", runs[("volt", t)], runs[("peer", t)],
+                "samples/s", True)
+
+    def speedup(side):
+        return median([b / a_ for a_, b in zip(runs[(side, 1)], runs[(side, 2)]) if a_ and b])
+
+    tab.add("scaling: 2 threads / 1 thread (median of per-round ratios)", speedup("volt"),
+            speedup("peer"), "×", True, "Volt ≥ 1.7")
     # 8: gemm against OpenBLAS directly (no peer)
     o, _, _ = run([a.volt, "bench/gemm.lua", "512", "1024", "2048"], env_volt)
     g = results(o)
@@ -204,8 +236,8 @@ def main():
     head = (f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}  \n"
             f"Machine: {platform.node()}, {cpu}, {os.cpu_count()} CPUs, {platform.platform()}  \n"
             f"Volt: {volt_ver}  \nPyTorch: {peer_ver} (CPU, {T} threads, OMP_WAIT_POLICY={policy})  \n"
-            f"Protocol: {a.rounds} interleaved rounds per job, best round; each round = warm-up + "
-            f"median of timed blocks{' (QUICK smoke run: few blocks)' if a.quick else ''}.\n")
+            f"Protocol: {a.rounds} interleaved rounds per job (Volt, PyTorch, Volt, ...), median of the "
+            f"rounds; each round = warm-up + median of timed blocks{' (QUICK smoke run: few blocks)' if a.quick else ''}.\n")
     table = tab.render()
     print(head)
     print(table)
