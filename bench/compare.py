@@ -18,6 +18,7 @@ import datetime
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -46,11 +47,9 @@ def results(out):
 
 
 def median(vals):
-    vals = sorted(v for v in vals if v is not None)
-    if not vals:
-        return None
-    n = len(vals)
-    return vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+    """Median of the values that are not None (None when there are none)."""
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
 
 
 class Table:

@@ -3,10 +3,8 @@
 #include <omp.h>
 #include <string.h>
 
-/* OpenBLAS's thread control (OpenMP build: it follows omp_get_max_threads at each call). */
-void openblas_set_num_threads(int n);
-
-/* Runs the GEMM on one thread when the product is small; returns the thread count to restore
+/* Runs the GEMM on one thread when the product is small (openblas_set_num_threads, from OpenBLAS's
+ * cblas.h; in its OpenMP build it also sets omp_set_num_threads); returns the thread count to restore
  * afterwards (0: nothing to restore). */
 static int gemm_serial_begin(int M, int N, int K) {
   if ((double)M * N * K >= VT_GEMM_SERIAL_MACS || omp_in_parallel()) return 0;
