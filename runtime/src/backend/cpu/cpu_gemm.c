@@ -17,11 +17,11 @@ static void gemm_serial_end(int n) {
   if (n) openblas_set_num_threads(n); /* also restores omp_set_num_threads(n) */
 }
 
-/* Zeroes C (rows x cols in its own order, rows ldc apart) when beta is 0 and C is large; returns
- * the beta to pass on. */
+/* Zeroes C (rows x cols in its own order, rows ldc apart) when beta is 0; returns the beta to
+ * pass on. */
 #define GEMM_ZERO(T)                                                                     \
   static T gemm_zero_##T(enum CBLAS_ORDER o, int M, int N, T beta, T* C, int ldc) {      \
-    if (beta != 0 || (double)M * N < VT_GEMM_ZERO_MIN) return beta;                      \
+    if (beta != 0) return beta;                      \
     int rows = o == CblasRowMajor ? M : N, cols = o == CblasRowMajor ? N : M;            \
     if (ldc == cols) memset(C, 0, sizeof(T) * (size_t)rows * (size_t)cols);              \
     else                                                                                 \
