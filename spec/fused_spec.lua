@@ -336,6 +336,27 @@ describe('scaled_dot_product_attention', function()
     assert.are.equal('f32', q.grad.dtype)
   end)
 
+  -- The CPU kernel multiplies per head without BLAS up to 256 keys and head width 128 (register
+  -- tiles of 4 rows x 16 f32 / 8 f64 columns plus row and column tails), through BLAS beyond.
+  it('agrees with the composite on both CPU paths: unpacked tiles (wide heads) and BLAS (S > 256)', function()
+    local cases = {{40, 40, 20, 17, true}, {33, 50, 16, 24, false}, {7, 9, 35, 8, true},
+                   {260, 260, 3, 2, true}, {5, 300, 4, 3, false}}
+    for _, c in ipairs(cases) do
+      local T, S, D, Dv, causal = c[1], c[2], c[3], c[4], c[5]
+      local what = ('T=%d S=%d D=%d Dv=%d causal=%s'):format(T, S, D, Dv, tostring(causal))
+      local q, k, v = volt.randn({2, T, D}, {dtype = 'f64'}), volt.randn({2, S, D}, {dtype = 'f64'}), volt.randn({2, S, Dv}, {dtype = 'f64'})
+      local R = volt.randn({2, T, Dv}, {dtype = 'f64'})
+      local g1, o1 = grads(function(a, b, d) return sdpa(a, b, d, {causal = causal}) end, {q, k, v}, R)
+      local g2, o2 = grads(function(a, b, d) return composite_sdpa(a, b, d, causal) end, {q, k, v}, R)
+      tclose(o1, o2, 1e-12, what)
+      for i = 1, 3 do tclose(g1[i], g2[i], 1e-10, what .. ' grad ' .. i) end
+      -- the f32 instantiation against the f64 composite
+      local g3, o3 = grads(function(a, b, d) return sdpa(a, b, d, {causal = causal}) end, {q:to('f32'), k:to('f32'), v:to('f32')}, R:to('f32'))
+      tclose(o3:to('f64'), o2, 1e-5, what .. ' f32')
+      for i = 1, 3 do tclose(g3[i]:to('f64'), g2[i], 1e-4, what .. ' f32 grad ' .. i) end
+    end
+  end)
+
   it('errors name the op', function()
     local q, k, v = volt.randn({2, 3, 4}), volt.randn({2, 5, 4}), volt.randn({2, 5, 6})
     assert.matches('sdpa: q has width 4 but k has 3', err_of(sdpa, q, volt.randn({2, 5, 3}), v), 1, true)

@@ -23,6 +23,16 @@
 /* Default element count below which an op stays on one thread. */
 #define VT_CPU_GRAIN 32768
 
+/* VT_CPU_CLONES before a hot kernel function: on x86-64 Linux with GCC it is compiled twice,
+   for AVX2 and for the portable baseline (SSE2), and the loader picks one (ifunc). AVX2 without
+   FMA computes the same IEEE results as SSE2 (no contraction into fused multiply-adds), so the
+   choice changes speed, never a value. Elsewhere it is empty. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define VT_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VT_CPU_CLONES
+#endif
+
 /* One run: ptrs[j] points at the first element of tensor j, strides[j] is its byte stride. */
 typedef void (*vt_cpu_loop)(char** ptrs, const int64_t* strides, int64_t n, void* ctx);
 

@@ -21,7 +21,7 @@
 #define EW_NEG(a) ((CT)(0 - (uint64_t)(a)))
 #endif
 
-static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, int64_t m) {
+VT_CPU_CLONES static void EW_NAME(ew_compute)(int op, const double* f, CT* y, CT* const* x, int64_t m) {
   const CT* x0 = x[0];
   const CT* x1 = x[1];
   const CT* x2 = x[2];

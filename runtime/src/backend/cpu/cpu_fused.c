@@ -1,8 +1,10 @@
 /* cpu_fused.c — CPU kernels of the fused family (ops/fused.c): linear (one GEMM over a
  * bias-filled output), cross-entropy forward/backward (one pass per row, parallel over rows) and
- * scaled dot-product attention forward/backward (BLAS GEMMs per head with the row softmax in
+ * scaled dot-product attention forward/backward (per-head products with the row softmax in
  * between, parallel over heads and row blocks; the backward recomputes the probabilities from
- * the saved row logsumexp). The bodies are written once in cpu_fused_body.h and instantiated for
+ * the saved row logsumexp). The per-head products run in unpacked register tiles up to
+ * ATTN_SMALL_S keys and ATTN_SMALL_D head width (packing dominated BLAS's time there) and
+ * through BLAS beyond. The hot loops are compiled for AVX2 as well (VT_CPU_CLONES, cpu.h). The bodies are written once in cpu_fused_body.h and instantiated for
  * f32 and f64; the front-end hands f16/bf16 over already converted to f32.
  */
 #include "backend/cpu/cpu_gemm.h"
@@ -16,6 +18,10 @@
 
 /* Query rows per attention work item: bounds the score buffer to ATTN_BLOCK x S per thread. */
 #define ATTN_BLOCK 64
+/* Up to this many keys and this head width the per-head products skip BLAS (gemm_small in
+   cpu_fused_body.h); beyond, BLAS's packing pays for itself. */
+#define ATTN_SMALL_S 256
+#define ATTN_SMALL_D 128
 
 /* Where an attention tensor's heads live: head h = (b, hh) of H starts at b·sb + hh·sh elements,
    its rows ld elements apart. */

@@ -46,7 +46,7 @@ typedef struct {
   double gscale;     /* backward: 1 or 1 / divisor */
 } SFX(ce_ctx);
 
-static void SFX(ce_fwd_rows)(int64_t i0, int64_t i1, void* p) {
+VT_CPU_CLONES static void SFX(ce_fwd_rows)(int64_t i0, int64_t i1, void* p) {
   SFX(ce_ctx)* c = p;
   int64_t C = c->C;
   for (int64_t i = i0; i < i1; i++) {
@@ -80,7 +80,7 @@ static void SFX(ce_fwd_rows)(int64_t i0, int64_t i1, void* p) {
   }
 }
 
-static void SFX(ce_bwd_rows)(int64_t i0, int64_t i1, void* p) {
+VT_CPU_CLONES static void SFX(ce_bwd_rows)(int64_t i0, int64_t i1, void* p) {
   SFX(ce_ctx)* c = p;
   int64_t C = c->C;
   for (int64_t i = i0; i < i1; i++) {
@@ -171,9 +171,104 @@ typedef struct {
   attn_lay lq, lk, lv, lo;             /* q and dq, k and dk, v and dv, o, g and out */
   int64_t BH, H, T, S, D, Dv, nblk;
   int causal;
+  int small; /* products through gemm_small (ATTN_SMALL_S, ATTN_SMALL_D) instead of BLAS */
   double scale;
   volatile int oom;
 } SFX(attn_ctx);
+
+/* Attention's per-head products are small (a block of 32 query rows, 64 keys, head width 32 in
+   the gpt bench: ~65 k multiply-adds): through BLAS each call pays packing both operands and a
+   zeroing pass, which cost more than the arithmetic. Up to ATTN_SMALL_S keys and ATTN_SMALL_D
+   head width they run here instead, unpacked: C (M, N) = beta C + alpha A B with A read through
+   strides (rs, cs) (Aᵀ is A with the strides swapped) and B row-major, N contiguous; a register
+   tile of 4 rows x SG_W columns (two AVX2 registers per row in the AVX2 clone of the caller).
+   beta is 0 (C is overwritten, never read) or 1. Each output sums its K terms in order k = 0,
+   1, .., so the result does not depend on threads. */
+#define SG_W (64 / (int)sizeof(R))
+static inline __attribute__((always_inline)) void SFX(gemm_small)(int64_t M, int64_t N, int64_t K,
+                                                                   R alpha, const R* A,
+                                                                   int64_t rs, int64_t cs,
+                                                                   const R* B, int64_t ldb,
+                                                                   int beta1, R* C, int64_t ldc) {
+  int64_t i0 = 0;
+  for (; i0 + 4 <= M; i0 += 4) {
+    const R *a0 = A + i0 * rs, *a1 = a0 + rs, *a2 = a1 + rs, *a3 = a2 + rs;
+    int64_t j0 = 0;
+    for (; j0 + SG_W <= N; j0 += SG_W) {
+      R t0[SG_W] = {0}, t1[SG_W] = {0}, t2[SG_W] = {0}, t3[SG_W] = {0};
+      for (int64_t k = 0; k < K; k++) {
+        const R* b = B + k * ldb + j0; /* (SG_W) */
+        R x0 = a0[k * cs], x1 = a1[k * cs], x2 = a2[k * cs], x3 = a3[k * cs];
+        for (int j = 0; j < SG_W; j++) {
+          t0[j] += x0 * b[j];
+          t1[j] += x1 * b[j];
+          t2[j] += x2 * b[j];
+          t3[j] += x3 * b[j];
+        }
+      }
+      R* c0 = C + i0 * ldc + j0;
+      R* tr[4] = {t0, t1, t2, t3};
+      for (int r = 0; r < 4; r++)
+        for (int j = 0; j < SG_W; j++) c0[r * ldc + j] = (beta1 ? c0[r * ldc + j] : 0) + alpha * tr[r][j];
+    }
+    for (int64_t r = 0; r < 4 && j0 < N; r++) /* column tail */
+      for (int64_t j = j0; j < N; j++) {
+        R t = 0;
+        for (int64_t k = 0; k < K; k++) t += A[(i0 + r) * rs + k * cs] * B[k * ldb + j];
+        C[(i0 + r) * ldc + j] = (beta1 ? C[(i0 + r) * ldc + j] : 0) + alpha * t;
+      }
+  }
+  for (; i0 < M; i0++) { /* row tail */
+    R t[SG_W];
+    for (int64_t j0 = 0; j0 < N; j0 += SG_W) {
+      int64_t w = N - j0 < SG_W ? N - j0 : SG_W;
+      for (int j = 0; j < SG_W; j++) t[j] = 0;
+      for (int64_t k = 0; k < K; k++) {
+        R x = A[i0 * rs + k * cs];
+        const R* b = B + k * ldb + j0;
+        for (int64_t j = 0; j < w; j++) t[j] += x * b[j];
+      }
+      for (int64_t j = 0; j < w; j++) C[i0 * ldc + j0 + j] = (beta1 ? C[i0 * ldc + j0 + j] : 0) + alpha * t[j];
+    }
+  }
+}
+#undef SG_W
+
+/* rows (n, w) of src, ld apart -> dst (w, n) contiguous (written in order: strided reads are
+   cheaper than strided writes) */
+static inline void SFX(attn_transpose)(const R* src, int64_t ld, int64_t n, int64_t w, R* dst) {
+  for (int64_t e = 0; e < w; e++)
+    for (int64_t j = 0; j < n; j++) dst[e * n + j] = src[j * ld + e];
+}
+
+/* Row reductions of the softmax in lanes the compiler turns into vector registers (a fixed
+   order, so still independent of threads): the maximum (exact in any order; NaN is skipped as
+   by `if (v > m) m = v`), and sums / dot products in four f64 lanes. */
+static inline R SFX(attn_rowmax)(const R* v, int64_t n) {
+  R m[8];
+  for (int l = 0; l < 8; l++) m[l] = -INFINITY;
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8)
+    for (int l = 0; l < 8; l++) m[l] = v[j + l] > m[l] ? v[j + l] : m[l];
+  for (; j < n; j++) m[0] = v[j] > m[0] ? v[j] : m[0];
+  R r = m[0];
+  for (int l = 1; l < 8; l++) r = m[l] > r ? m[l] : r;
+  return r;
+}
+static inline double SFX(attn_dot)(const R* u, const R* v, int64_t n) { /* v NULL: sum of u */
+  double a[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  if (v) {
+    for (; j + 4 <= n; j += 4)
+      for (int l = 0; l < 4; l++) a[l] += (double)u[j + l] * (double)v[j + l];
+    for (; j < n; j++) a[0] += (double)u[j] * (double)v[j];
+  } else {
+    for (; j + 4 <= n; j += 4)
+      for (int l = 0; l < 4; l++) a[l] += (double)u[j + l];
+    for (; j < n; j++) a[0] += (double)u[j];
+  }
+  return (a[0] + a[1]) + (a[2] + a[3]);
+}
 
 /* keys row i sees: j < n(i) */
 static inline int64_t SFX(attn_keys)(const SFX(attn_ctx)* c, int64_t i) {
@@ -181,11 +276,17 @@ static inline int64_t SFX(attn_keys)(const SFX(attn_ctx)* c, int64_t i) {
   return i + 1 < c->S ? i + 1 : c->S;
 }
 
-/* rows [i0, i1) of head h: scores (Tb, Se) = q kᵀ · scale, Se = keys the block can see */
-static void SFX(attn_scores)(const SFX(attn_ctx)* c, int64_t h, int64_t i0, int64_t i1,
-                             int64_t Se, R* sc) {
+/* rows [i0, i1) of head h: scores (Tb, Se) = q kᵀ · scale, Se = keys the block can see; kT
+   (D, >= Se) with rows ldt apart is kᵀ for the small path (NULL: BLAS) */
+static inline __attribute__((always_inline)) void SFX(attn_scores)(const SFX(attn_ctx)* c, int64_t h,
+                                                                    int64_t i0, int64_t i1, int64_t Se,
+                                                                    const R* kT, int64_t ldt, R* sc) {
   const R* q = c->q + attn_off(&c->lq, h, c->H) + i0 * c->lq.ld; /* (Tb, D) rows ld apart */
   const R* k = c->k + attn_off(&c->lk, h, c->H);                 /* (S, D)  rows ld apart */
+  if (kT) {
+    SFX(gemm_small)(i1 - i0, Se, c->D, (R)c->scale, q, c->lq.ld, 1, kT, ldt, 0, sc, Se);
+    return;
+  }
   GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(i1 - i0), (int)Se, (int)c->D, (R)c->scale,
        q, (int)c->lq.ld, k, (int)c->lk.ld, 0, sc, (int)Se);
 }
@@ -197,34 +298,44 @@ static inline int64_t SFX(attn_rows)(const SFX(attn_ctx)* c) {
   return c->causal ? ATTN_BLOCK / 2 : ATTN_BLOCK;
 }
 
-static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
+VT_CPU_CLONES static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
   SFX(attn_ctx)* c = p;
   int64_t rb = SFX(attn_rows)(c);
-  R* sc = malloc(sizeof(R) * (size_t)(rb * c->S)); /* (Tb, Se) */
+  /* sc (Tb, Se); kT (D, Se) for the small path */
+  R* sc = malloc(sizeof(R) * (size_t)(rb * c->S + (c->small ? c->D * c->S : 0)));
   if (!sc) {
     c->oom = 1;
     return;
   }
+  R* kT = c->small ? sc + rb * c->S : NULL;
+  int64_t kT_head = -1; /* the head kT holds: a thread's blocks of one head share it */
   for (int64_t bi = b0; bi < b1; bi++) {
     int64_t h = bi / c->nblk, i0 = (bi % c->nblk) * rb;
     int64_t i1 = i0 + rb < c->T ? i0 + rb : c->T;
     int64_t Se = c->causal ? (i1 < c->S ? i1 : c->S) : c->S;
-    SFX(attn_scores)(c, h, i0, i1, Se, sc);
+    if (kT && kT_head != h) {
+      SFX(attn_transpose)(c->k + attn_off(&c->lk, h, c->H), c->lk.ld, c->S, c->D, kT);
+      kT_head = h;
+    }
+    SFX(attn_scores)(c, h, i0, i1, Se, kT, c->S, sc);
     for (int64_t i = i0; i < i1; i++) {
       R* row = sc + (i - i0) * Se; /* (Se) */
       int64_t n = SFX(attn_keys)(c, i);
-      double mx = -INFINITY, s = 0;
-      for (int64_t j = 0; j < n; j++)
-        if (row[j] > mx) mx = row[j];
+      double mx = SFX(attn_rowmax)(row, n);
       for (int64_t j = 0; j < n; j++) row[j] -= (R)mx;
       VEXP(row, row, n);
-      for (int64_t j = 0; j < n; j++) s += row[j];
+      double s = SFX(attn_dot)(row, NULL, n);
       R inv = (R)(1 / s);
       for (int64_t j = 0; j < n; j++) row[j] *= inv;
       for (int64_t j = n; j < Se; j++) row[j] = 0;
       c->lse[h * c->T + i] = (R)(mx + log(s));
     }
     /* o (Tb, Dv) = P (Tb, Se) · v (Se, Dv) */
+    if (kT) {
+      SFX(gemm_small)(i1 - i0, c->Dv, Se, 1, sc, Se, 1, c->v + attn_off(&c->lv, h, c->H), c->lv.ld, 0,
+                      c->out + attn_off(&c->lo, h, c->H) + i0 * c->lo.ld, c->lo.ld);
+      continue;
+    }
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c->Dv, (int)Se, 1, sc,
          (int)Se, c->v + attn_off(&c->lv, h, c->H), (int)c->lv.ld, 0,
          c->out + attn_off(&c->lo, h, c->H) + i0 * c->lo.ld, (int)c->lo.ld);
@@ -232,17 +343,20 @@ static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) {
   free(sc);
 }
 
-static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
+VT_CPU_CLONES static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
   SFX(attn_ctx)* c = p;
   int64_t S = c->S, D = c->D, Dv = c->Dv, rb = SFX(attn_rows)(c);
   int64_t ldq = c->lq.ld, ldk = c->lk.ld, ldv = c->lv.ld, ldo = c->lo.ld;
-  R* P = malloc(sizeof(R) * (size_t)(2 * rb * S + rb)); /* P, dP (Tb, Se); Di (Tb) */
+  /* P, dP (Tb, Se); Di (Tb); for the small path kT (D, S), vT (Dv, S) */
+  R* P = malloc(sizeof(R) * (size_t)(2 * rb * S + rb + (c->small ? (D + Dv) * S : 0)));
   if (!P) {
     c->oom = 1;
     return;
   }
   R* dP = P + rb * S;
   R* Di = dP + rb * S;
+  R* kT = c->small ? Di + rb : NULL;
+  R* vT = c->small ? kT + D * S : NULL;
   for (int64_t h = h0; h < h1; h++) {
     const R* k = c->k + attn_off(&c->lk, h, c->H); /* (S, D)  */
     const R* v = c->v + attn_off(&c->lv, h, c->H); /* (S, Dv) */
@@ -252,13 +366,17 @@ static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
       memset(dk + j * ldk, 0, sizeof(R) * (size_t)D);
       memset(dv + j * ldv, 0, sizeof(R) * (size_t)Dv);
     }
+    if (kT) {
+      SFX(attn_transpose)(k, ldk, S, D, kT);
+      SFX(attn_transpose)(v, ldv, S, Dv, vT);
+    }
     for (int64_t i0 = 0; i0 < c->T; i0 += rb) {
       int64_t i1 = i0 + rb < c->T ? i0 + rb : c->T, Tb = i1 - i0;
       int64_t Se = c->causal ? (i1 < S ? i1 : S) : S;
       const R* q = c->q + attn_off(&c->lq, h, c->H) + i0 * ldq; /* (Tb, D)  */
       const R* g = c->g + attn_off(&c->lo, h, c->H) + i0 * ldo; /* (Tb, Dv) */
       const R* o = c->o + attn_off(&c->lo, h, c->H) + i0 * ldo; /* (Tb, Dv) */
-      SFX(attn_scores)(c, h, i0, i1, Se, P);
+      SFX(attn_scores)(c, h, i0, i1, Se, kT, S, P);
       for (int64_t i = i0; i < i1; i++) {
         R* row = P + (i - i0) * Se;
         int64_t n = SFX(attn_keys)(c, i);
@@ -266,9 +384,17 @@ static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
         for (int64_t j = 0; j < n; j++) row[j] -= l;
         VEXP(row, row, n);
         for (int64_t j = n; j < Se; j++) row[j] = 0;
-        double d = 0;
-        for (int64_t e = 0; e < Dv; e++) d += (double)g[(i - i0) * ldo + e] * (double)o[(i - i0) * ldo + e];
-        Di[i - i0] = (R)d;
+        Di[i - i0] = (R)SFX(attn_dot)(g + (i - i0) * ldo, o + (i - i0) * ldo, Dv);
+      }
+      if (kT) { /* the same five products as below, unpacked */
+        SFX(gemm_small)(Se, Dv, Tb, 1, P, 1, Se, g, ldo, 1, dv, ldv);
+        SFX(gemm_small)(Tb, Se, Dv, 1, g, ldo, 1, vT, S, 0, dP, Se);
+        for (int64_t r = 0; r < Tb; r++)
+          for (int64_t j = 0; j < Se; j++) dP[r * Se + j] = P[r * Se + j] * (dP[r * Se + j] - Di[r]);
+        SFX(gemm_small)(Tb, D, Se, (R)c->scale, dP, Se, 1, k, ldk, 0,
+                        c->dq + attn_off(&c->lq, h, c->H) + i0 * ldq, ldq);
+        SFX(gemm_small)(Se, D, Tb, (R)c->scale, dP, 1, Se, q, ldq, 1, dk, ldk);
+        continue;
       }
       /* dv (Se, Dv) += Pᵀ (Se, Tb) · g (Tb, Dv) */
       GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)Dv, (int)Tb, 1, P, (int)Se, g,
@@ -356,6 +482,7 @@ static vt_status SFX(sdpa)(const vt_op_args* a) {
   }
   int64_t rb = SFX(attn_rows)(&c);
   c.nblk = (c.T + rb - 1) / rb;
+  c.small = c.S <= ATTN_SMALL_S && c.D <= ATTN_SMALL_D && c.Dv <= ATTN_SMALL_D;
   if (!bwd) vt_cpu_parallel_for(c.BH * c.nblk, 1, SFX(attn_fwd_blocks), &c);
   else vt_cpu_parallel_for(c.BH, 1, SFX(attn_bwd_heads), &c);
   if (c.oom) return vt_set_error(VT_ERR_OOM, "sdpa: out of host memory for the score buffer");

@@ -23,7 +23,7 @@ typedef struct {
 } gelu_ctx;
 
 /* y = x Φ(x), f32 */
-static void gelu_fwd_f32(int64_t i0, int64_t i1, void* p) {
+VT_CPU_CLONES static void gelu_fwd_f32(int64_t i0, int64_t i1, void* p) {
   const gelu_ctx* c = p;
   const float* x = c->x;
   float* y = c->y;
@@ -48,7 +48,7 @@ static vt_status cpu_gelu(const vt_op_args* a) {
 }
 
 /* dx = g GELU'(x), f32 */
-static void gelu_bwd_f32(int64_t i0, int64_t i1, void* p) {
+VT_CPU_CLONES static void gelu_bwd_f32(int64_t i0, int64_t i1, void* p) {
   const gelu_ctx* c = p;
   const float* x = c->x;
   const float* g = c->g;

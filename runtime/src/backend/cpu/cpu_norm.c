@@ -99,7 +99,7 @@ typedef struct {
   int oom;
 } ln_ctx;
 
-static void ln_fwd(int64_t r0, int64_t r1, void* vc) {
+VT_CPU_CLONES static void ln_fwd(int64_t r0, int64_t r1, void* vc) {
   ln_ctx* c = vc;
   const vt_op_args* a = c->a;
   int64_t D = c->D;
@@ -149,7 +149,7 @@ static void ln_fwd(int64_t r0, int64_t r1, void* vc) {
 }
 
 /* One chunk of rows: dx rows and the chunk's partial dweight/dbias. */
-static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
+VT_CPU_CLONES static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
   ln_ctx* c = vc;
   const vt_op_args* a = c->a;
   int64_t D = c->D;
