@@ -166,6 +166,13 @@ def main():
                   ["bench/peer_torch.py", "gpt", "--threads", str(T)] + blk)
     k = f"gpt_t{T}"
     tab.add("gpt", val(vs, k), val(ps, k), "tokens/s", True, "≥ 1.3×")
+    # where the gpt step's time goes besides its linear layers: each layer's forward + backward
+    lblk = ["--blocks", "3", "--steps", "3", "--warmup", "1"] if a.quick else ["--steps", "10", "--blocks", "9", "--warmup", "3"]
+    vs, ps = pair(["bench/gpt_layers.lua", "--threads", str(T)] + lblk,
+                  ["bench/peer_torch.py", "gpt_layers", "--threads", str(T)] + lblk)
+    for name in ("attention", "layernorm", "gelu"):
+        k = f"gpt_layer_{name}_t{T}"
+        tab.add(f"gpt layer fwd+bwd: {name}", val(vs, k), val(ps, k), "µs", False)
     # 4: overhead
     vs, ps = pair(["bench/overhead.lua"], ["bench/peer_torch.py", "overhead", "--threads", str(T)])
     tab.add("tiny op a + b", val(vs, "overhead_add"),

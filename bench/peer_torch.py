@@ -12,6 +12,7 @@ Usage (from bench/compare.sh, or by hand with any python that has torch):
     python bench/peer_torch.py gpt [--threads 2]
     python bench/peer_torch.py overhead [--threads 2]
     python bench/peer_torch.py mlp_gemm [--threads 2] [--steps 20 --blocks 15 --warmup 20]
+    python bench/peer_torch.py gpt_layers [--threads 2] [--steps 10 --blocks 9 --warmup 3]
 Never a runtime dependency of Volt: only the benchmarks use it.
 """
 import argparse
@@ -148,6 +149,37 @@ def job_mlp_gemm(torch, a):
     result(f"mlp_gemm_total_t{a.threads}", total * 1e6, "us")
 
 
+def job_gpt_layers(torch, a):
+    """The gpt step's non-linear layers, forward + backward each (the peer of bench/gpt_layers.lua)."""
+    F = torch.nn.functional
+    B, T, E, H, W = 32, 64, 128, 4, 512
+    qkv = torch.randn(B, T, 3 * E, requires_grad=True)
+    gy = torch.randn(B, T, E)
+    ln = torch.nn.LayerNorm(E)
+    x = torch.randn(B * T, E, requires_grad=True)
+    h = torch.randn(B * T, W, requires_grad=True)
+    gh = torch.randn(B * T, W)
+
+    def attention():
+        q, k, v = qkv.split(E, dim=2)
+        q, k, v = (t.view(B, T, H, E // H).transpose(1, 2) for t in (q, k, v))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y.transpose(1, 2).contiguous().view(B, T, E).backward(gy)
+        qkv.grad = None
+
+    def layernorm():
+        ln(x).backward(gy.view(B * T, E))
+        x.grad = ln.weight.grad = ln.bias.grad = None
+
+    def gelu():
+        F.gelu(h).backward(gh)
+        h.grad = None
+
+    for name, f in (("attention", attention), ("layernorm", layernorm), ("gelu", gelu)):
+        t = blocks(f, a.warmup, a.blocks, a.steps)
+        result(f"gpt_layer_{name}_t{a.threads}", t * 1e6, "us")
+
+
 def job_overhead(torch, a):
     x, y = torch.ones(1), torch.ones(1)
     n = 200000
@@ -171,7 +203,7 @@ def job_overhead(torch, a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("job", choices=["mlp", "cnn", "gpt", "overhead", "mlp_gemm"])
+    p.add_argument("job", choices=["mlp", "cnn", "gpt", "overhead", "mlp_gemm", "gpt_layers"])
     p.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--threads", type=int, default=2)
@@ -185,7 +217,7 @@ def main():
     torch.set_num_threads(a.threads)
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
     {"mlp": job_mlp, "cnn": job_cnn, "gpt": job_gpt, "overhead": job_overhead,
-     "mlp_gemm": job_mlp_gemm}[a.job](torch, a)
+     "mlp_gemm": job_mlp_gemm, "gpt_layers": job_gpt_layers}[a.job](torch, a)
 
 
 if __name__ == "__main__":
