@@ -170,6 +170,26 @@ describe('layer_norm', function()
     end
   end)
 
+  -- f32 rows take the in-place path: sums in 8 f32 lanes per 64 elements, then 8-element and
+  -- scalar tails; dweight/dbias partials flushed every 32 rows (chunks exceed 32 rows past 8192)
+  it('f32 path: forward and gradients match f64 on wide rows and long chunks', function()
+    for _, c in ipairs({{100, 141}, {40, 200}, {33, 64}, {9000, 9}}) do
+      local R, D = c[1], c[2]
+      local x64, w64, b64 = volt.randn({R, D}, {dtype = 'f64'}) * 3 + 1, volt.randn({D}, {dtype = 'f64'}), volt.randn({D}, {dtype = 'f64'})
+      local g64 = volt.randn({R, D}, {dtype = 'f64'})
+      local function run(dt)
+        local x, w, b = x64:to(dt):clone():requires_grad_(), w64:to(dt):clone():requires_grad_(), b64:to(dt):clone():requires_grad_()
+        local y = volt.layer_norm(x, D, w, b)
+        ;(y * g64:to(dt)):sum():backward()
+        return {y, x.grad, w.grad, b.grad}
+      end
+      local want, got = run('f64'), run('f32')
+      for j = 1, 4 do
+        ref.check(ref.vals(got[j]), ref.vals(want[j]), 2e-4, ('R=%d D=%d result %d'):format(R, D, j))
+      end
+    end
+  end)
+
   it('gives the same results on 1 and 2 threads', function()
     local nt = volt.get_num_threads()
     local x0, w0 = volt.randn({4096, 24}), volt.randn({24})

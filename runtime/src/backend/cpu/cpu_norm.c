@@ -8,7 +8,9 @@
  *
  * Accumulation contract: every kernel loads its data into f64 buffers, accumulates in f64 (sums
  * in four interleaved lanes, a fixed order) and stores once in the output dtype (f16/bf16 round
- * once). Statistics are two-pass (mean, then the centred sum of squares). Work is split over independent rows / channels / (sample, group)
+ * once). Layer norm's f32 path (the transformer hot path) instead works on the f32 rows in place:
+ * elementwise math in f32 (as PyTorch), row sums in eight f32 lanes flushed every 64 elements
+ * into eight f64 lanes (ln_sum_f32, ln_bwd_sums_f32), still a fixed order. Statistics are two-pass (mean, then the centred sum of squares). Work is split over independent rows / channels / (sample, group)
  * blocks; layer norm's dweight/dbias are summed per fixed chunk of rows (the chunk size depends
  * only on R) and the chunks reduced in order, so results never depend on the thread count.
  */
@@ -83,6 +85,98 @@ static void moments(const double* restrict v, int64_t n, double* mean, double* v
   *mean = m;
   *var = ((a[0] + a[1]) + (a[2] + a[3])) / (double)n;
 }
+/* Row sums of layer norm's f32 path, in GCC/Clang vector types (8 f32 lanes; the AVX2 clone keeps
+   each in one register): terms summed in f32 lanes over 64 elements at a time (8 per lane), then
+   flushed into 8 f64 lanes; a fixed order. */
+typedef float ln_v8f __attribute__((vector_size(32)));
+typedef float ln_v4f __attribute__((vector_size(16)));
+typedef double ln_v4d __attribute__((vector_size(32)));
+/* 8 f64 lanes as two registers (a 64-byte vector type would be split element by element) */
+typedef struct {
+  ln_v4d lo, hi;
+} ln_v8d;
+/* d += f, lane by lane */
+#define LN_ADD8(d, f)                                                                     \
+  do {                                                                                    \
+    ln_v4f lo_ = {(f)[0], (f)[1], (f)[2], (f)[3]}, hi_ = {(f)[4], (f)[5], (f)[6], (f)[7]}; \
+    (d).lo += __builtin_convertvector(lo_, ln_v4d);                                       \
+    (d).hi += __builtin_convertvector(hi_, ln_v4d);                                       \
+  } while (0)
+#define LN_LD8(v, p) memcpy(&(v), (p), sizeof(ln_v8f)) /* v = 8 floats at p (any alignment) */
+#define LN_INLINE static inline __attribute__((always_inline)) /* inlined into each clone */
+LN_INLINE double ln_hsum(const ln_v8d* d) {
+  ln_v4d t = d->lo + d->hi;
+  return (t[0] + t[1]) + (t[2] + t[3]);
+}
+/* *s1 = Σ x, or with m given (m_on) *s1 = Σ (x - m)² */
+LN_INLINE double ln_sum_f32(const float* x, int64_t n, int m_on, float m) {
+  ln_v8d d = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+  int64_t j = 0;
+  for (; j + 64 <= n; j += 64) {
+    ln_v8f f = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int u = 0; u < 64; u += 8) {
+      ln_v8f v;
+      LN_LD8(v, x + j + u);
+      if (m_on) {
+        v = v - m;
+        v = v * v;
+      }
+      f += v;
+    }
+    LN_ADD8(d, f);
+  }
+  for (; j + 8 <= n; j += 8) {
+    ln_v8f v;
+    LN_LD8(v, x + j);
+    if (m_on) {
+      v = v - m;
+      v = v * v;
+    }
+    LN_ADD8(d, v);
+  }
+  double t = ln_hsum(&d);
+  for (; j < n; j++) t += m_on ? (double)((x[j] - m) * (x[j] - m)) : (double)x[j];
+  return t;
+}
+/* backward: *sa = Σ g w, *sax = Σ g w xhat with xhat = (x - m) r */
+LN_INLINE void ln_bwd_sums_f32(const float* g, const float* x, const float* w, float m, float r,
+                                   int64_t n, double* sa, double* sax) {
+  ln_v8d d1 = {{0, 0, 0, 0}, {0, 0, 0, 0}}, d2 = d1;
+  int64_t j = 0;
+  for (; j + 64 <= n; j += 64) {
+    ln_v8f f1 = {0, 0, 0, 0, 0, 0, 0, 0}, f2 = f1;
+    for (int u = 0; u < 64; u += 8) {
+      ln_v8f gv, wv, xv;
+      LN_LD8(gv, g + j + u);
+      LN_LD8(wv, w + j + u);
+      LN_LD8(xv, x + j + u);
+      ln_v8f o = gv * wv;
+      f1 += o;
+      f2 += o * ((xv - m) * r);
+    }
+    LN_ADD8(d1, f1);
+    LN_ADD8(d2, f2);
+  }
+  for (; j + 8 <= n; j += 8) {
+    ln_v8f gv, wv, xv;
+    LN_LD8(gv, g + j);
+    LN_LD8(wv, w + j);
+    LN_LD8(xv, x + j);
+    ln_v8f o = gv * wv;
+    LN_ADD8(d1, o);
+    ln_v8f ox = o * ((xv - m) * r);
+    LN_ADD8(d2, ox);
+  }
+  double t1 = ln_hsum(&d1), t2 = ln_hsum(&d2);
+  for (; j < n; j++) {
+    float o = g[j] * w[j];
+    t1 += (double)o;
+    t2 += (double)(o * ((x[j] - m) * r));
+  }
+  *sa = t1;
+  *sax = t2;
+}
+
 static inline int64_t grain_of(int64_t work_per_item) {
   int64_t g = VT_CPU_GRAIN / (work_per_item > 0 ? work_per_item : 1);
   return g > 0 ? g : 1;
@@ -91,6 +185,10 @@ static inline int64_t grain_of(int64_t work_per_item) {
 /* ---------------------------------------------------------------------------------------- */
 /* layer norm                                                                               */
 /* ---------------------------------------------------------------------------------------- */
+/* x and the optional weight / bias all f32: the in-place f32 path */
+static int ln_f32(const vt_tensor* x, const vt_tensor* w, const vt_tensor* b) {
+  return x->dt == VT_DTYPE_F32 && (!w || w->dt == VT_DTYPE_F32) && (!b || b->dt == VT_DTYPE_F32);
+}
 typedef struct {
   const vt_op_args* a;
   int64_t R, D;
@@ -109,32 +207,30 @@ VT_CPU_CLONES static void ln_fwd(int64_t r0, int64_t r1, void* vc) {
     return;
   }
   double *v = buf, *w = buf + D, *b = buf + 2 * D;
-  ld_param(w, a->in[1], D, 1.0);
-  ld_param(b, a->in[2], D, 0.0);
-  if (a->in[0]->dt == VT_DTYPE_F32 && a->out[0]->dt == VT_DTYPE_F32 && a->out[1]->dt == VT_DTYPE_F32) {
-    /* f32: the same f64 arithmetic in the same order, reading and writing the rows in place */
+  if (ln_f32(a->in[0], a->in[1], a->in[2]) && a->out[0]->dt == VT_DTYPE_F32 &&
+      a->out[1]->dt == VT_DTYPE_F32) {
+    /* f32 rows in place (see the accumulation contract above); buf's first 2D floats: w, b */
+    float *wf = (float*)buf, *bf = wf + D;
+    for (int64_t j = 0; j < D; j++) {
+      wf[j] = a->in[1] ? ((const float*)a->in[1]->ptr)[j] : 1.0f;
+      bf[j] = a->in[2] ? ((const float*)a->in[2]->ptr)[j] : 0.0f;
+    }
     for (int64_t r = r0; r < r1; r++) {
       const float* x = (const float*)a->in[0]->ptr + r * D; /* (D) */
       float* y = (float*)a->out[0]->ptr + r * D;           /* (D) */
-      double m4[4] = {0, 0, 0, 0}, q4[4] = {0, 0, 0, 0};
-      int64_t j = 0;
-      for (; j + 4 <= D; j += 4)
-        for (int l = 0; l < 4; l++) m4[l] += (double)x[j + l];
-      for (; j < D; j++) m4[0] += (double)x[j];
-      double mean = ((m4[0] + m4[1]) + (m4[2] + m4[3])) / (double)D;
-      for (j = 0; j + 4 <= D; j += 4)
-        for (int l = 0; l < 4; l++) q4[l] += ((double)x[j + l] - mean) * ((double)x[j + l] - mean);
-      for (; j < D; j++) q4[0] += ((double)x[j] - mean) * ((double)x[j] - mean);
-      double var = ((q4[0] + q4[1]) + (q4[2] + q4[3])) / (double)D;
-      double rstd = 1.0 / sqrt(var + a->f[0]);
-      for (j = 0; j < D; j++) y[j] = (float)(((double)x[j] - mean) * rstd * w[j] + b[j]);
+      float mf = (float)(ln_sum_f32(x, D, 0, 0) / (double)D);
+      double q = ln_sum_f32(x, D, 1, mf);
+      float rf = (float)(1.0 / sqrt(q / (double)D + a->f[0]));
+      for (int64_t j = 0; j < D; j++) y[j] = (x[j] - mf) * rf * wf[j] + bf[j];
       float* sv = (float*)a->out[1]->ptr + r * 2;
-      sv[0] = (float)mean;
-      sv[1] = (float)rstd;
+      sv[0] = mf;
+      sv[1] = rf;
     }
     free(buf);
     return;
   }
+  ld_param(w, a->in[1], D, 1.0);
+  ld_param(b, a->in[2], D, 0.0);
   for (int64_t r = r0; r < r1; r++) {
     ld(v, a->in[0], r * D, D); /* x row (D) */
     double mean, var;
@@ -160,9 +256,15 @@ VT_CPU_CLONES static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
     return;
   }
   double *g = buf, *xh = buf + D, *w = buf + 2 * D, *o = buf + 3 * D;
-  ld_param(w, a->in[3], D, 1.0);
-  int f32 = a->in[0]->dt == VT_DTYPE_F32 && a->in[1]->dt == VT_DTYPE_F32 &&
+  int f32 = ln_f32(a->in[0], a->in[3], NULL) && a->in[1]->dt == VT_DTYPE_F32 &&
             a->in[2]->dt == VT_DTYPE_F32 && (!dx || dx->dt == VT_DTYPE_F32);
+  /* f32: buf's floats hold w (D) and this chunk's partial dweight, dbias (D each) */
+  float *wf = (float*)buf, *pwf = wf + D, *pbf = pwf + D;
+  if (f32) {
+    for (int64_t j = 0; j < D; j++) wf[j] = a->in[3] ? ((const float*)a->in[3]->ptr)[j] : 1.0f;
+  } else {
+    ld_param(w, a->in[3], D, 1.0);
+  }
   for (int64_t k = k0; k < k1; k++) {
     int64_t r0 = k * c->chunk, r1 = r0 + c->chunk < c->R ? r0 + c->chunk : c->R;
     double *pw = NULL, *pb = NULL; /* (D) partial dweight, (D) partial dbias of this chunk */
@@ -172,40 +274,34 @@ VT_CPU_CLONES static void ln_bwd_chunks(int64_t k0, int64_t k1, void* vc) {
       memset(pw, 0, sizeof(double) * (size_t)(2 * D));
     }
     if (f32) {
-      /* f32: the same f64 arithmetic in the same order, three passes over the row in place */
+      /* f32 rows in place (the accumulation contract above); dweight/dbias partials in f32 over
+         at most 32 rows at a time, added into the chunk's f64 partials */
+      if (pw)
+        for (int64_t j = 0; j < D; j++) pwf[j] = pbf[j] = 0;
       for (int64_t r = r0; r < r1; r++) {
         const float* gr = (const float*)a->in[0]->ptr + r * D; /* (D) */
         const float* xr = (const float*)a->in[1]->ptr + r * D; /* (D) */
         const float* sv = (const float*)a->in[2]->ptr + r * 2;
-        double mean = sv[0], rstd = sv[1];
-        double s4[4] = {0, 0, 0, 0}, d4[4] = {0, 0, 0, 0};
-        int64_t j = 0;
-        for (; j + 4 <= D; j += 4)
-          for (int l = 0; l < 4; l++) {
-            double xh = ((double)xr[j + l] - mean) * rstd, o = (double)gr[j + l] * w[j + l];
-            s4[l] += o;
-            d4[l] += o * xh;
-          }
-        for (; j < D; j++) {
-          double xh = ((double)xr[j] - mean) * rstd, o = (double)gr[j] * w[j];
-          s4[0] += o;
-          d4[0] += o * xh;
-        }
-        double sa = (s4[0] + s4[1]) + (s4[2] + s4[3]), sax = (d4[0] + d4[1]) + (d4[2] + d4[3]);
+        float mf = sv[0], rf = sv[1];
+        double sa, sax;
+        ln_bwd_sums_f32(gr, xr, wf, mf, rf, D, &sa, &sax);
         if (dx) {
           float* dr = (float*)dx->ptr + r * D; /* (D) */
-          double ma = sa / (double)D, max = sax / (double)D;
-          for (j = 0; j < D; j++) {
-            double xh = ((double)xr[j] - mean) * rstd;
-            dr[j] = (float)(rstd * ((double)gr[j] * w[j] - ma - xh * max));
-          }
+          float ma = (float)(sa / (double)D), max = (float)(sax / (double)D);
+          for (int64_t j = 0; j < D; j++) dr[j] = rf * (gr[j] * wf[j] - ma - (xr[j] - mf) * rf * max);
         }
-        if (pw)
-          for (j = 0; j < D; j++) {
-            double xh = ((double)xr[j] - mean) * rstd;
-            pw[j] += (double)gr[j] * xh;
-            pb[j] += (double)gr[j];
+        if (pw) {
+          for (int64_t j = 0; j < D; j++) {
+            pwf[j] += gr[j] * ((xr[j] - mf) * rf);
+            pbf[j] += gr[j];
           }
+          if ((r - r0) % 32 == 31 || r + 1 == r1)
+            for (int64_t j = 0; j < D; j++) {
+              pw[j] += pwf[j];
+              pb[j] += pbf[j];
+              pwf[j] = pbf[j] = 0;
+            }
+        }
       }
       continue;
     }
