@@ -9,7 +9,8 @@
  *   - beta == 0 is turned into "zero C, then beta = 1": OpenBLAS implements beta = 0 as a
  *     separate pass over C (sgemm_beta) that measured ~10 % of a (512, 784, 128) weight-gradient
  *     GEMM on 2 threads, and 10 % of all attention time when attention still went through BLAS
- *     with its 32 x 64 score blocks; a memset is cheaper at every size.
+ *     with its 32 x 64 score blocks; a memset is cheaper at every size (split over the threads
+ *     from 256 KiB).
  * Inside a parallel region (omp_in_parallel) OpenBLAS is single-threaded already; nothing changes.
  */
 #pragma once
