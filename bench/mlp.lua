@@ -3,12 +3,14 @@
 -- then blocks of steps; the median block gives samples per second:
 --   RESULT name=mlp_<opt>_b<batch>_t<threads> value=<samples/s> unit=samples/s
 -- build/volt bench/mlp.lua [--opt sgd|adam|both] [--batch 128] [--threads n] [--steps 10]
---                          [--blocks 5] [--warmup 5]      (~20 s on 2 cores; peer: peer_torch.py mlp)
+--                          [--blocks 5] [--warmup 20]     (~20 s on 2 cores; peer: peer_torch.py mlp)
+-- 20 warm-up steps on both sides: a step is ~4 ms, and the first ~80 ms of a process ran up to
+-- 30 % slower than the rest on this VM (per-block timings), which 5 steps did not cover.
 local B = dofile((arg[0]:match('^(.*/)') or './') .. 'common.lua')
 local volt = require 'volt'
 local nn = volt.nn
 
-local o = B.options(arg, {opt = 'both', batch = 128, threads = false, steps = 10, blocks = 5, warmup = 5})
+local o = B.options(arg, {opt = 'both', batch = 128, threads = false, steps = 10, blocks = 5, warmup = 20})
 local BS = o.batch
 
 print('# ' .. volt.build_info())

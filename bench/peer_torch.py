@@ -132,7 +132,7 @@ def job_mlp_gemm(torch, a):
     prods = [("fwd1", "linear", M, 512, 784), ("fwd2", "linear", M, 512, 512),
              ("fwd3", "linear", M, 10, 512), ("dw3", "dw", 10, 512, M), ("dx2", "dx", M, 512, 10),
              ("dw2", "dw", 512, 512, M), ("dx1", "dx", M, 512, 512), ("dw1", "dw", 512, 784, M)]
-    total = 0.0
+    fs = []
     for name, kind, m, n, k in prods:
         if kind == "linear":
             x, w, b = torch.randn(m, k), torch.randn(n, k), torch.randn(n)
@@ -143,6 +143,13 @@ def job_mlp_gemm(torch, a):
         else:
             g, x, y = torch.randn(k, m), torch.randn(k, n), torch.empty(m, n)
             f = lambda g=g.t(), x=x, y=y: torch.mm(g, x, out=y)
+        fs.append((name, f))
+    t0 = time.perf_counter()  # 0.5 s over all products first, as the Lua side
+    while time.perf_counter() - t0 < 0.5:
+        for _, f in fs:
+            f()
+    total = 0.0
+    for name, f in fs:
         t = blocks(f, a.warmup, a.blocks, a.steps)
         total += t
         result(f"mlp_gemm_{name}_t{a.threads}", t * 1e6, "us")
@@ -207,10 +214,12 @@ def main():
     p.add_argument("--opt", default="sgd", choices=["sgd", "adam"])
     p.add_argument("--batch", type=int, default=None)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--warmup", type=int, default=None)  # 20 for mlp (as bench/mlp.lua), else 5
     p.add_argument("--blocks", type=int, default=5)
     p.add_argument("--steps", type=int, default=10)
     a = p.parse_args()
+    if a.warmup is None:
+        a.warmup = 20 if a.job == "mlp" else 5
     if a.batch is None:
         a.batch = {"mlp": 128, "cnn": 64}.get(a.job, 32)
     import torch
