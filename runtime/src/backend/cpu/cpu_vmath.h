@@ -22,15 +22,23 @@ static inline int vt_vmath_avx2(void) {
   return has;
 }
 
-/* the first n - n % 8 elements through the 8-lane function; returns how many were done */
-__attribute__((target("avx2"))) static inline int64_t vt_vmath_run8(const float* x, float* y, int64_t n,
-                                                                    int erf) {
+/* all n elements through the 8-lane function, the last n % 8 padded with zeros in a stack
+   buffer (one call instead of a 4-lane call and a padded one: attention's causal rows have
+   every length) */
+__attribute__((target("avx2"))) static inline void vt_vmath_run8(const float* x, float* y, int64_t n,
+                                                                 int erf) {
   int64_t i = 0;
   if (erf)
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _ZGVdN8v_erff(_mm256_loadu_ps(x + i)));
   else
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _ZGVdN8v_expf(_mm256_loadu_ps(x + i)));
-  return i;
+  if (i < n) {
+    float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t j = i; j < n; j++) t[j - i] = x[j];
+    __m256 v = _mm256_loadu_ps(t);
+    _mm256_storeu_ps(t, erf ? _ZGVdN8v_erff(v) : _ZGVdN8v_expf(v));
+    for (int64_t j = i; j < n; j++) y[j] = t[j - i];
+  }
 }
 #endif
 
@@ -38,7 +46,10 @@ __attribute__((target("avx2"))) static inline int64_t vt_vmath_run8(const float*
 static inline void vt_vexpf(const float* x, float* y, int64_t n) {
   int64_t i = 0;
 #ifdef VOLT_HAVE_LIBMVEC
-  if (vt_vmath_avx2()) i = vt_vmath_run8(x, y, n, 0);
+  if (vt_vmath_avx2()) {
+    vt_vmath_run8(x, y, n, 0);
+    return;
+  }
   for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _ZGVbN4v_expf(_mm_loadu_ps(x + i)));
   if (i < n) {
     float t[4] = {0, 0, 0, 0};
@@ -55,7 +66,10 @@ static inline void vt_vexpf(const float* x, float* y, int64_t n) {
 static inline void vt_verff(const float* x, float* y, int64_t n) {
   int64_t i = 0;
 #ifdef VOLT_HAVE_LIBMVEC
-  if (vt_vmath_avx2()) i = vt_vmath_run8(x, y, n, 1);
+  if (vt_vmath_avx2()) {
+    vt_vmath_run8(x, y, n, 1);
+    return;
+  }
   for (; i + 4 <= n; i += 4) _mm_storeu_ps(y + i, _ZGVbN4v_erff(_mm_loadu_ps(x + i)));
   if (i < n) {
     float t[4] = {0, 0, 0, 0};
