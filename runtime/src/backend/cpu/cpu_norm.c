@@ -108,7 +108,7 @@ LN_INLINE double ln_hsum(const ln_v8d* d) {
   ln_v4d t = d->lo + d->hi;
   return (t[0] + t[1]) + (t[2] + t[3]);
 }
-/* *s1 = Σ x, or with m given (m_on) *s1 = Σ (x - m)² */
+/* Σ x, or with m_on set Σ (x - m)² */
 LN_INLINE double ln_sum_f32(const float* x, int64_t n, int m_on, float m) {
   ln_v8d d = {{0, 0, 0, 0}, {0, 0, 0, 0}};
   int64_t j = 0;
@@ -140,7 +140,7 @@ LN_INLINE double ln_sum_f32(const float* x, int64_t n, int m_on, float m) {
 }
 /* backward: *sa = Σ g w, *sax = Σ g w xhat with xhat = (x - m) r */
 LN_INLINE void ln_bwd_sums_f32(const float* g, const float* x, const float* w, float m, float r,
-                                   int64_t n, double* sa, double* sax) {
+                               int64_t n, double* sa, double* sax) {
   ln_v8d d1 = {{0, 0, 0, 0}, {0, 0, 0, 0}}, d2 = d1;
   int64_t j = 0;
   for (; j + 64 <= n; j += 64) {
