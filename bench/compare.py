@@ -103,6 +103,9 @@ def main():
     a = ap.parse_args()
     T = a.threads
     blk = ["--blocks", "2", "--steps", "3", "--warmup", "2"] if a.quick else []
+    # the mlp jobs keep their 20 warm-up steps (~80 ms) even in a quick run: a process's first
+    # ~80 ms run slow, and 2 steps read the mlp 25 % low
+    mblk = ["--blocks", "2", "--steps", "3"] if a.quick else []
     env_volt = dict(os.environ, OMP_NUM_THREADS=str(T))
 
     # the peer's best thread setting: with and without OMP_WAIT_POLICY=PASSIVE (mlp sgd decides)
@@ -114,7 +117,7 @@ def main():
         if policy:
             env["OMP_WAIT_POLICY"] = policy
         out, _, _ = run([a.peer_python, "bench/peer_torch.py", "mlp", "--opt", "sgd", "--threads",
-                         str(T)] + blk, env)
+                         str(T)] + mblk, env)
         v = list(results(out).values())[0]
         print(f"# peer thread setting OMP_WAIT_POLICY={policy or 'unset'}: mlp sgd {v:.4g} samples/s")
         if v > best_v:
@@ -137,8 +140,8 @@ def main():
     tab = Table()
     # 1-3: training throughput; 6: mlp peak RSS
     for opt in ("sgd", "adam"):
-        vs, ps = pair(["bench/mlp.lua", "--opt", opt, "--threads", str(T)] + blk,
-                      ["bench/peer_torch.py", "mlp", "--opt", opt, "--threads", str(T)] + blk)
+        vs, ps = pair(["bench/mlp.lua", "--opt", opt, "--threads", str(T)] + mblk,
+                      ["bench/peer_torch.py", "mlp", "--opt", opt, "--threads", str(T)] + mblk)
         k = f"mlp_{opt}_b128_t{T}"
         tab.add(f"mlp {opt} (b128)", val(vs, k), val(ps, k), "samples/s",
                 True, "≥ 1.3×")
@@ -196,9 +199,9 @@ def main():
     tab.add("start-up peak RSS (`require 'volt'`)", r1, rp, "MiB", False)
     # 7: scaling — mlp sgd over batch sizes and threads
     for b in (32, 128, 512, 2048):
-        vs, ps = pair(["bench/mlp.lua", "--opt", "sgd", "--batch", str(b), "--threads", str(T)] + blk,
+        vs, ps = pair(["bench/mlp.lua", "--opt", "sgd", "--batch", str(b), "--threads", str(T)] + mblk,
                       ["bench/peer_torch.py", "mlp", "--opt", "sgd", "--batch", str(b), "--threads",
-                       str(T)] + blk)
+                       str(T)] + mblk)
         k = f"mlp_sgd_b{b}_t{T}"
         tab.add(f"scaling: mlp sgd b{b}", val(vs, k), val(ps, k),
                 "samples/s", True)
@@ -207,11 +210,11 @@ def main():
     runs = {(side, t): [] for side in ("volt", "peer") for t in (1, 2)}
     for _ in range(a.rounds):
         for t in (1, 2):
-            o, _, _ = run([a.volt, "bench/mlp.lua", "--opt", "sgd", "--threads", str(t)] + blk,
+            o, _, _ = run([a.volt, "bench/mlp.lua", "--opt", "sgd", "--threads", str(t)] + mblk,
                           dict(env_volt, OMP_NUM_THREADS=str(t)))
             runs[("volt", t)].append(results(o).get(f"mlp_sgd_b128_t{t}"))
             o, _, _ = run([a.peer_python, "bench/peer_torch.py", "mlp", "--opt", "sgd", "--threads",
-                           str(t)] + blk, peer_env)
+                           str(t)] + mblk, peer_env)
             runs[("peer", t)].append(results(o).get(f"mlp_sgd_b128_t{t}"))
     for t in (1, 2):
         tab.add(f"scaling: mlp sgd b128, {t} thread(s)", runs[("volt", t)], runs[("peer", t)],
