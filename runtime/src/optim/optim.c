@@ -185,21 +185,13 @@ done:
   return st;
 }
 
-/* On x86-64 with GCC the kernels are also compiled for AVX2 and picked at load time (ifunc):
-   the portable build is SSE2-only. AVX2 without FMA computes the same IEEE results (no
-   contraction), so the choice does not change any value. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define VT_FUSED_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define VT_FUSED_CLONES
-#endif
-
-/* Defines NAME_f32 and NAME_f64 from NAME_BODY(T, SQRT). */
+/* Defines NAME_f32 and NAME_f64 from NAME_BODY(T, SQRT), each also compiled for AVX2
+   (VT_CPU_CLONES, backend/cpu/cpu.h: the same values, picked at load time). */
 #define VT_FUSED_KERNELS(NAME)                                                      \
-  VT_FUSED_CLONES static void NAME##_f32(const vt_fused* f, int i, float** b, int64_t m) { \
+  VT_CPU_CLONES static void NAME##_f32(const vt_fused* f, int i, float** b, int64_t m) { \
     NAME##_BODY(float, sqrtf)                                                       \
   }                                                                                 \
-  VT_FUSED_CLONES static void NAME##_f64(const vt_fused* f, int i, double** b, int64_t m) { \
+  VT_CPU_CLONES static void NAME##_f64(const vt_fused* f, int i, double** b, int64_t m) { \
     NAME##_BODY(double, sqrt)                                                       \
   }
 

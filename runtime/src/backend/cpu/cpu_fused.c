@@ -4,8 +4,9 @@
  * between, parallel over heads and row blocks; the backward recomputes the probabilities from
  * the saved row logsumexp). The per-head products run in unpacked register tiles up to
  * ATTN_SMALL_S keys and ATTN_SMALL_D head width (packing dominated BLAS's time there) and
- * through BLAS beyond. The hot loops are compiled for AVX2 as well (VT_CPU_CLONES, cpu.h). The bodies are written once in cpu_fused_body.h and instantiated for
- * f32 and f64; the front-end hands f16/bf16 over already converted to f32.
+ * through BLAS beyond. The hot loops are compiled for AVX2 as well (VT_CPU_CLONES, cpu.h).
+ * The bodies are written once in cpu_fused_body.h and instantiated for f32 and f64; the
+ * front-end hands f16/bf16 over already converted to f32.
  */
 #include "backend/cpu/cpu_gemm.h"
 #include <math.h>

@@ -331,14 +331,13 @@ VT_CPU_CLONES static void SFX(attn_fwd_blocks)(int64_t b0, int64_t b1, void* p) 
       c->lse[h * c->T + i] = (R)(mx + log(s));
     }
     /* o (Tb, Dv) = P (Tb, Se) · v (Se, Dv) */
-    if (kT) {
-      SFX(gemm_small)(i1 - i0, c->Dv, Se, 1, sc, Se, 1, c->v + attn_off(&c->lv, h, c->H), c->lv.ld, 0,
-                      c->out + attn_off(&c->lo, h, c->H) + i0 * c->lo.ld, c->lo.ld);
-      continue;
-    }
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c->Dv, (int)Se, 1, sc,
-         (int)Se, c->v + attn_off(&c->lv, h, c->H), (int)c->lv.ld, 0,
-         c->out + attn_off(&c->lo, h, c->H) + i0 * c->lo.ld, (int)c->lo.ld);
+    const R* v = c->v + attn_off(&c->lv, h, c->H);                /* (Se, Dv) rows ld apart */
+    R* o = c->out + attn_off(&c->lo, h, c->H) + i0 * c->lo.ld;   /* (Tb, Dv) rows ld apart */
+    if (kT)
+      SFX(gemm_small)(i1 - i0, c->Dv, Se, 1, sc, Se, 1, v, c->lv.ld, 0, o, c->lo.ld);
+    else
+      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(i1 - i0), (int)c->Dv, (int)Se, 1, sc,
+           (int)Se, v, (int)c->lv.ld, 0, o, (int)c->lo.ld);
   }
   free(sc);
 }
@@ -386,31 +385,31 @@ VT_CPU_CLONES static void SFX(attn_bwd_heads)(int64_t h0, int64_t h1, void* p) {
         for (int64_t j = n; j < Se; j++) row[j] = 0;
         Di[i - i0] = (R)SFX(attn_dot)(g + (i - i0) * ldo, o + (i - i0) * ldo, Dv);
       }
-      if (kT) { /* the same five products as below, unpacked */
+      R* dq = c->dq + attn_off(&c->lq, h, c->H) + i0 * ldq; /* (Tb, D) rows ldq apart */
+      /* dv (Se, Dv) += Pᵀ (Se, Tb) · g (Tb, Dv);  dP (Tb, Se) = g (Tb, Dv) · vᵀ (Dv, Se) */
+      if (kT) {
         SFX(gemm_small)(Se, Dv, Tb, 1, P, 1, Se, g, ldo, 1, dv, ldv);
         SFX(gemm_small)(Tb, Se, Dv, 1, g, ldo, 1, vT, S, 0, dP, Se);
-        for (int64_t r = 0; r < Tb; r++)
-          for (int64_t j = 0; j < Se; j++) dP[r * Se + j] = P[r * Se + j] * (dP[r * Se + j] - Di[r]);
-        SFX(gemm_small)(Tb, D, Se, (R)c->scale, dP, Se, 1, k, ldk, 0,
-                        c->dq + attn_off(&c->lq, h, c->H) + i0 * ldq, ldq);
-        SFX(gemm_small)(Se, D, Tb, (R)c->scale, dP, 1, Se, q, ldq, 1, dk, ldk);
-        continue;
+      } else {
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)Dv, (int)Tb, 1, P, (int)Se, g,
+             (int)ldo, 1, dv, (int)ldv);
+        GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tb, (int)Se, (int)Dv, 1, g, (int)ldo, v,
+             (int)ldv, 0, dP, (int)Se);
       }
-      /* dv (Se, Dv) += Pᵀ (Se, Tb) · g (Tb, Dv) */
-      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)Dv, (int)Tb, 1, P, (int)Se, g,
-           (int)ldo, 1, dv, (int)ldv);
-      /* dP (Tb, Se) = g (Tb, Dv) · vᵀ (Dv, Se) */
-      GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tb, (int)Se, (int)Dv, 1, g, (int)ldo, v,
-           (int)ldv, 0, dP, (int)Se);
       /* dS = P ∘ (dP - Di) */
       for (int64_t r = 0; r < Tb; r++)
         for (int64_t j = 0; j < Se; j++) dP[r * Se + j] = P[r * Se + j] * (dP[r * Se + j] - Di[r]);
-      /* dq (Tb, D) = dS (Tb, Se) · k (Se, D) · scale */
-      GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tb, (int)D, (int)Se, (R)c->scale, dP,
-           (int)Se, k, (int)ldk, 0, c->dq + attn_off(&c->lq, h, c->H) + i0 * ldq, (int)ldq);
-      /* dk (Se, D) += dSᵀ (Se, Tb) · q (Tb, D) · scale */
-      GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)D, (int)Tb, (R)c->scale, dP,
-           (int)Se, q, (int)ldq, 1, dk, (int)ldk);
+      /* dq (Tb, D) = dS (Tb, Se) · k (Se, D) · scale;
+         dk (Se, D) += dSᵀ (Se, Tb) · q (Tb, D) · scale */
+      if (kT) {
+        SFX(gemm_small)(Tb, D, Se, (R)c->scale, dP, Se, 1, k, ldk, 0, dq, ldq);
+        SFX(gemm_small)(Se, D, Tb, (R)c->scale, dP, 1, Se, q, ldq, 1, dk, ldk);
+      } else {
+        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tb, (int)D, (int)Se, (R)c->scale, dP,
+             (int)Se, k, (int)ldk, 0, dq, (int)ldq);
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)Se, (int)D, (int)Tb, (R)c->scale, dP,
+             (int)Se, q, (int)ldq, 1, dk, (int)ldk);
+      }
     }
   }
   free(P);

@@ -10,9 +10,11 @@
  * in four interleaved lanes, a fixed order) and stores once in the output dtype (f16/bf16 round
  * once). Layer norm's f32 path (the transformer hot path) instead works on the f32 rows in place:
  * elementwise math in f32 (as PyTorch), row sums in eight f32 lanes flushed every 64 elements
- * into eight f64 lanes (ln_sum_f32, ln_bwd_sums_f32), still a fixed order. Statistics are two-pass (mean, then the centred sum of squares). Work is split over independent rows / channels / (sample, group)
- * blocks; layer norm's dweight/dbias are summed per fixed chunk of rows (the chunk size depends
- * only on R) and the chunks reduced in order, so results never depend on the thread count.
+ * into eight f64 lanes (ln_sum_f32, ln_bwd_sums_f32), still a fixed order. Statistics are
+ * two-pass (mean, then the centred sum of squares). Work is split over independent rows /
+ * channels / (sample, group) blocks; layer norm's dweight/dbias are summed per fixed chunk of
+ * rows (the chunk size depends only on R) and the chunks reduced in order, so results never
+ * depend on the thread count.
  */
 #include <math.h>
 #include <stdlib.h>
