@@ -102,10 +102,10 @@ def main():
     ap.add_argument("--results", default=None)
     a = ap.parse_args()
     T = a.threads
-    blk = ["--blocks", "2", "--steps", "3", "--warmup", "2"] if a.quick else []
-    # the mlp jobs keep their 20 warm-up steps (~80 ms) even in a quick run: a process's first
-    # ~80 ms run slow, and 2 steps read the mlp 25 % low
+    # quick runs: fewer blocks, and 2 warm-up steps except for the mlp jobs, which keep their 20
+    # (~80 ms): a process's first ~80 ms run slow, and 2 steps read the mlp 25 % low
     mblk = ["--blocks", "2", "--steps", "3"] if a.quick else []
+    blk = mblk + ["--warmup", "2"] if a.quick else []
     env_volt = dict(os.environ, OMP_NUM_THREADS=str(T))
 
     # the peer's best thread setting: with and without OMP_WAIT_POLICY=PASSIVE (mlp sgd decides)
@@ -170,7 +170,8 @@ def main():
     k = f"gpt_t{T}"
     tab.add("gpt", val(vs, k), val(ps, k), "tokens/s", True, "≥ 1.3×")
     # where the gpt step's time goes besides its linear layers: each layer's forward + backward
-    lblk = ["--blocks", "3", "--steps", "3", "--warmup", "1"] if a.quick else ["--steps", "10", "--blocks", "9", "--warmup", "3"]
+    lblk = (["--blocks", "3", "--steps", "3", "--warmup", "1"] if a.quick
+            else ["--steps", "10", "--blocks", "9", "--warmup", "3"])
     vs, ps = pair(["bench/gpt_layers.lua", "--threads", str(T)] + lblk,
                   ["bench/peer_torch.py", "gpt_layers", "--threads", str(T)] + lblk)
     for name in ("attention", "layernorm", "gelu"):
